@@ -139,6 +139,13 @@ func (v *Var) BackwardWith(g *tensor.Tensor) (err error) {
 	if v.node != nil && v.node.freed {
 		return ErrGraphFreed
 	}
+	if g == nil || !equalShape(g.Shape(), v.Value.Shape()) {
+		var gs []int
+		if g != nil {
+			gs = g.Shape()
+		}
+		return fmt.Errorf("autograd: BackwardWith: upstream gradient of shape %v for a Var of shape %v", gs, v.Value.Shape())
+	}
 	order := topo(v)
 	for _, n := range order {
 		if n.node != nil && n.node.freed {
@@ -157,7 +164,10 @@ func (v *Var) BackwardWith(g *tensor.Tensor) (err error) {
 			if n.node == nil {
 				if n.requiresGrad {
 					if n.Grad == nil {
-						n.Grad = gn
+						// Own a dense copy: gradients may be views (of an
+						// expanded or sliced tensor) or shared between
+						// leaves, and optimizers want dense grads.
+						n.Grad = tensor.Clone(gn)
 					} else {
 						n.Grad = tensor.Add(n.Grad, gn)
 					}
