@@ -1,0 +1,132 @@
+// Package cpu is vkgrad's pure-Go reference backend, the oracle every other
+// backend is checked against.
+//
+// Every op of tensor.Backend is implemented with plain Go loops that favour
+// obvious correctness: reductions and normalisation statistics accumulate in
+// float64, transcendental functions are evaluated in float64 and rounded once.
+// Large ops are split across GOMAXPROCS goroutines; matrix products use a
+// cache-blocked, packed kernel and convolutions are lowered to it through
+// im2col in chunks of one image.
+//
+// Importing the package registers the backend as "cpu" with priority 0 (the
+// lowest), so any device backend that opens is preferred by tensor.Best:
+//
+//	import _ "github.com/vkgrad/vkgrad/tensor/cpu"
+//	b, err := tensor.Open("cpu")
+package cpu
+
+import (
+	"fmt"
+	"runtime"
+
+	"github.com/vkgrad/vkgrad/tensor"
+)
+
+func init() {
+	tensor.Register("cpu", 0, func(config string) (tensor.Backend, error) {
+		if config != "" {
+			return nil, fmt.Errorf("cpu backend takes no configuration, got %q", config)
+		}
+		return New(), nil
+	})
+}
+
+// Backend is the CPU backend. It computes every op immediately; Sync is a
+// no-op. The zero value is not usable; call New.
+type Backend struct {
+	workers int
+}
+
+// New returns a CPU backend that uses GOMAXPROCS goroutines for large ops.
+func New() *Backend { return &Backend{workers: runtime.GOMAXPROCS(0)} }
+
+// Name returns "cpu".
+func (b *Backend) Name() string { return "cpu" }
+
+// opNames lists every op the backend implements (all of tensor.Backend).
+var opNames = []string{
+	"Copy", "Unary", "Binary", "Where", "Reduce", "MatMul",
+	"Conv2D", "Conv2DBackwardData", "Conv2DBackwardWeight",
+	"MaxPool2D", "MaxPool2DBackward", "AvgPool2D", "AvgPool2DBackward",
+	"BatchNormForward", "BatchNormBackward", "IndexSelect", "IndexAdd",
+	"L2Normalize", "AdamUpdate", "SGDUpdate",
+}
+
+// Caps describes the backend: every op, no buffer limit beyond memory.
+func (b *Backend) Caps() tensor.Caps {
+	return tensor.Caps{
+		Device: fmt.Sprintf("pure Go on %s/%s, %d goroutines", runtime.GOOS, runtime.GOARCH, b.workers),
+		Ops:    append([]string(nil), opNames...),
+	}
+}
+
+// Alloc returns a zero-filled buffer of n elements.
+func (b *Backend) Alloc(n int, dt tensor.DType) (tensor.Buffer, error) {
+	if n < 0 {
+		return nil, fmt.Errorf("cpu: alloc of %d elements", n)
+	}
+	switch dt {
+	case tensor.Float32:
+		return &buffer{dt: dt, f: make([]float32, n)}, nil
+	case tensor.Int32:
+		return &buffer{dt: dt, i: make([]int32, n)}, nil
+	}
+	return nil, fmt.Errorf("cpu: alloc: unsupported dtype %s", dt)
+}
+
+// Write copies src into buf starting at element off.
+func (b *Backend) Write(buf tensor.Buffer, off int, src []float32) error {
+	d, err := floats("Write", buf)
+	if err != nil {
+		return err
+	}
+	if off < 0 || off+len(src) > len(d) {
+		return fmt.Errorf("cpu: Write of %d elements at %d into buffer of %d", len(src), off, len(d))
+	}
+	copy(d[off:], src)
+	return nil
+}
+
+// WriteInt32 copies src into an int32 buf starting at element off.
+func (b *Backend) WriteInt32(buf tensor.Buffer, off int, src []int32) error {
+	d, err := ints("WriteInt32", buf)
+	if err != nil {
+		return err
+	}
+	if off < 0 || off+len(src) > len(d) {
+		return fmt.Errorf("cpu: WriteInt32 of %d elements at %d into buffer of %d", len(src), off, len(d))
+	}
+	copy(d[off:], src)
+	return nil
+}
+
+// Read copies elements of buf starting at off into dst.
+func (b *Backend) Read(buf tensor.Buffer, off int, dst []float32) error {
+	d, err := floats("Read", buf)
+	if err != nil {
+		return err
+	}
+	if off < 0 || off+len(dst) > len(d) {
+		return fmt.Errorf("cpu: Read of %d elements at %d from buffer of %d", len(dst), off, len(d))
+	}
+	copy(dst, d[off:])
+	return nil
+}
+
+// ReadInt32 copies elements of an int32 buf starting at off into dst.
+func (b *Backend) ReadInt32(buf tensor.Buffer, off int, dst []int32) error {
+	d, err := ints("ReadInt32", buf)
+	if err != nil {
+		return err
+	}
+	if off < 0 || off+len(dst) > len(d) {
+		return fmt.Errorf("cpu: ReadInt32 of %d elements at %d from buffer of %d", len(dst), off, len(d))
+	}
+	copy(dst, d[off:])
+	return nil
+}
+
+// Sync returns immediately: the CPU backend runs every op when called.
+func (b *Backend) Sync() error { return nil }
+
+var _ tensor.Backend = (*Backend)(nil)
