@@ -31,12 +31,16 @@ type CheckOptions struct {
 	// MaxPoints caps the number of elements checked per input; when an input
 	// is larger, a seeded random subset is checked (0: check every element).
 	MaxPoints int
-	// SkipKinks skips elements where the function is not smooth within the
-	// step: where the one-sided slopes (f(x+h)-f(x))/h and (f(x)-f(x-h))/h
-	// differ by more than KinkTol*max(1, |slope|). Use it for ReLU, Abs,
-	// Clamp, Max and pooling at random points.
+	// SkipKinks skips elements where the function has a kink within the
+	// stencil's reach that could move the finite difference by more than
+	// KinkTol*max(1, |slope|). Kinks are found by comparing one-sided slopes
+	// and central differences at the step and at half the step (smooth
+	// functions agree to O(step^2)); this costs three more evaluations per
+	// element (one with FourPoint). Use it for ReLU, Abs, Clamp, Max,
+	// Maximum and max-pooling at random points, and for composites that
+	// contain them.
 	SkipKinks bool
-	// KinkTol is the kink threshold for SkipKinks (default 0.1).
+	// KinkTol is the kink threshold for SkipKinks (default Tol/4).
 	KinkTol float64
 	// Skip, when set, skips element j (row-major) of input i whose value is
 	// v, e.g. points known to be on a kink.
@@ -58,7 +62,7 @@ func (o *CheckOptions) defaults() {
 		o.Seed = 0x9e3779b97f4a7c15
 	}
 	if o.KinkTol == 0 {
-		o.KinkTol = 0.1
+		o.KinkTol = o.Tol / 4
 	}
 	if o.MaxSkipFrac == 0 {
 		o.MaxSkipFrac = 0.5
@@ -84,7 +88,7 @@ var ErrGradMismatch = errors.New("autograd: analytic gradient differs from finit
 // It returns nil when every checked element is within opt.Tol, an error
 // wrapping ErrGradMismatch that lists the worst elements otherwise, or
 // another error when f or Backward fails (shape errors included).
-func CheckGrad(f func(xs []*Var) *Var, inputs []*tensor.Tensor, opt CheckOptions) (err error) {
+func CheckGrad(f func(xs []*Var) *Var, inputs []*tensor.Tensor, opt CheckOptions) error {
 	opt.defaults()
 	if len(inputs) == 0 {
 		return errors.New("autograd: CheckGrad needs at least one input")
@@ -102,8 +106,11 @@ func CheckGrad(f func(xs []*Var) *Var, inputs []*tensor.Tensor, opt CheckOptions
 		}
 		isWrt[i] = true
 	}
-	err = tensor.Try(func() { err = checkGrad(f, inputs, isWrt, opt) })
-	return err
+	var checkErr error
+	if err := tensor.Try(func() { checkErr = checkGrad(f, inputs, isWrt, opt) }); err != nil {
+		return fmt.Errorf("autograd: CheckGrad: %w", err)
+	}
+	return checkErr
 }
 
 type gradMismatch struct {
@@ -140,7 +147,8 @@ func checkGrad(f func(xs []*Var) *Var, inputs []*tensor.Tensor, isWrt []bool, op
 	for i := range rHost {
 		rHost[i] = float32(rng.Float64()*2 - 1)
 	}
-	r := tensor.FromSlice(b, rHost, out.Value.Shape()...)
+	// Reshape also covers a rank-0 output, which FromSlice would make [1].
+	r := tensor.Reshape(tensor.FromSlice(b, rHost), out.Value.Shape()...)
 	if err := out.BackwardWith(r); err != nil {
 		return fmt.Errorf("autograd: CheckGrad: backward: %w", err)
 	}
@@ -232,45 +240,66 @@ func checkGrad(f func(xs []*Var) *Var, inputs []*tensor.Tensor, isWrt []bool, op
 	return nil
 }
 
-// numericGrad estimates d loss / d x for input i element j. kink reports a
-// point where the one-sided slopes disagree (only with opt.SkipKinks).
+// numericGrad estimates d loss / d x for input i element j. With
+// opt.SkipKinks it also reports whether a kink within the stencil's reach
+// could move the estimate by more than opt.KinkTol (see kinkError).
 func numericGrad(loss func(i, j int, x float32) (float64, error), i, j int, x float32, opt CheckOptions) (g float64, kink bool, err error) {
-	at := func(d float64) (float64, float64, error) {
+	// f(d) evaluates the loss at the float32 point nearest x+d and returns
+	// it with the step actually taken.
+	type sample struct{ f, h float64 }
+	memo := map[float64]sample{}
+	f := func(d float64) sample {
+		if s, ok := memo[d]; ok || err != nil {
+			return s
+		}
 		xp := float32(float64(x) + d)
-		v, err := loss(i, j, xp)
-		return v, float64(xp) - float64(x), err
+		v, e := loss(i, j, xp)
+		if e != nil {
+			err = e
+		}
+		s := sample{v, float64(xp) - float64(x)}
+		memo[d] = s
+		return s
 	}
-	fp, hp, err := at(opt.Eps)
-	if err != nil {
-		return 0, false, err
+	h := opt.Eps
+	central := func(h float64) float64 {
+		p, m := f(h), f(-h)
+		return (p.f - m.f) / (p.h - m.h)
 	}
-	fm, hm, err := at(-opt.Eps)
-	if err != nil {
-		return 0, false, err
-	}
-	g = (fp - fm) / (hp - hm)
+	g = central(h)
 	if opt.FourPoint {
-		fp2, _, err := at(2 * opt.Eps)
-		if err != nil {
-			return 0, false, err
-		}
-		fm2, _, err := at(-2 * opt.Eps)
-		if err != nil {
-			return 0, false, err
-		}
-		g = (fm2 - 8*fm + 8*fp - fp2) / (12 * opt.Eps)
+		g = (f(-2*h).f - 8*f(-h).f + 8*f(h).f - f(2*h).f) / (12 * h)
 	}
-	if opt.SkipKinks {
-		f0, err := loss(i, j, x)
-		if err != nil {
-			return 0, false, err
-		}
-		right, left := (fp-f0)/hp, (f0-fm)/-hm
-		if math.Abs(right-left) > opt.KinkTol*math.Max(1, math.Abs(g)) {
-			return g, true, nil
-		}
+	if err != nil || !opt.SkipKinks {
+		return g, false, err
 	}
-	return g, false, nil
+	// The kink test runs at the stencil's reach H and at H/2.
+	reach := h
+	if opt.FourPoint {
+		reach = 2 * h
+	}
+	f0 := f(0)
+	asym := func(h float64) float64 {
+		p, m := f(h), f(-h)
+		return (p.f-f0.f)/p.h - (f0.f-m.f)/-m.h
+	}
+	kinkErr := kinkError(asym(reach), asym(reach/2), central(reach), central(reach/2))
+	if err != nil {
+		return 0, false, err
+	}
+	return g, kinkErr > opt.KinkTol*math.Max(1, math.Abs(g)), nil
+}
+
+// kinkError estimates how far a kink (a jump J in the slope at distance d
+// from x) moves a central difference with step H, from the one-sided slope
+// asymmetry A and the central difference D at steps H and H/2. For a smooth
+// function A(H) = 2A(H/2) and D(H) = D(H/2) up to O(H^2) terms; a kink
+// breaks the first by J|3d-H|/H and the second by J*min(d, H-d)/2H, while it
+// moves D(H) by J(H-d)/2H. The estimate below is at least half that error
+// for every d in [0, H] (it overestimates near d = H), so with the default
+// KinkTol = Tol/4 an unskipped kink moves the estimate by at most Tol/2.
+func kinkError(aH, aHalf, dH, dHalf float64) float64 {
+	return math.Max(math.Abs(aH-2*aHalf)/2, 2*math.Abs(dH-dHalf))
 }
 
 // samplePoints returns the element indices to check: all of them, or a
