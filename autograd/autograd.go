@@ -4,6 +4,21 @@
 // the data. Backward from a scalar walks the recorded graph in reverse
 // topological order, sums gradients of Vars used more than once, accumulates
 // into leaf Vars' Grad, and frees the graph.
+//
+// Ops are package-level functions, one per file group: elementwise.go
+// (broadcasting arithmetic, unary maps, Maximum/Minimum, Where), reduce.go
+// (Sum, Mean, Max, Variance), linalg.go (MatMul, MatMulT, Linear), shape.go
+// (views, Concat/Stack/Split, Pad, IndexSelect) and nn.go (Conv2D, pooling,
+// BatchNorm2D, L2Normalize). Each op computes its forward value with tensor
+// ops and passes Record a backward closure, also written with tensor ops.
+// Bad shapes panic with a *tensor.OpError naming the op and the shapes, as
+// the tensor package does; tensor.Try turns that into an error. At
+// non-differentiable points the ops use documented subgradients (Relu and
+// Abs: 0 at 0; Clamp: 1 on the closed interval; Max, Maximum, Minimum:
+// ties share the gradient evenly; MaxPool2D: the first maximum).
+//
+// CheckGrad (gradcheck.go) compares backward rules with finite differences
+// and is meant for the tests of any package that defines ops or losses.
 package autograd
 
 import (
@@ -123,7 +138,10 @@ func NeedsGrad(parents []*Var, i int) bool {
 }
 
 // Backward computes gradients of the scalar v with respect to every leaf
-// that requires them, adding into their Grad. The graph is freed afterwards.
+// that requires them, adding into their Grad (a dense tensor owned by the
+// leaf). The graph is freed afterwards, also when Backward fails; on
+// failure no Grad is changed. The error wraps the *tensor.OpError of a
+// failing backward rule.
 func (v *Var) Backward() error {
 	if v.Value.Numel() != 1 {
 		return fmt.Errorf("autograd: Backward from a non-scalar Var of shape %v; reduce it to one element first (e.g. Sum or Mean)", v.Value.Shape())
@@ -152,6 +170,13 @@ func (v *Var) BackwardWith(g *tensor.Tensor) (err error) {
 			return ErrGraphFreed
 		}
 	}
+	// Leaf gradients are applied only once the whole pass succeeded, so a
+	// failing backward rule leaves every Grad as it was.
+	type leafGrad struct {
+		leaf *Var
+		g    *tensor.Tensor
+	}
+	var leaves []leafGrad
 	err = tensor.Try(func() {
 		grads := map[*Var]*tensor.Tensor{v: g}
 		for i := len(order) - 1; i >= 0; i-- {
@@ -167,10 +192,11 @@ func (v *Var) BackwardWith(g *tensor.Tensor) (err error) {
 						// Own a dense copy: gradients may be views (of an
 						// expanded or sliced tensor) or shared between
 						// leaves, and optimizers want dense grads.
-						n.Grad = tensor.Clone(gn)
+						gn = tensor.Clone(gn)
 					} else {
-						n.Grad = tensor.Add(n.Grad, gn)
+						gn = tensor.Add(n.Grad, gn)
 					}
+					leaves = append(leaves, leafGrad{n, gn})
 				}
 				continue
 			}
@@ -193,6 +219,11 @@ func (v *Var) BackwardWith(g *tensor.Tensor) (err error) {
 			}
 		}
 	})
+	if err == nil {
+		for _, l := range leaves {
+			l.leaf.Grad = l.g
+		}
+	}
 	for _, n := range order {
 		if n.node != nil {
 			n.node.freed = true

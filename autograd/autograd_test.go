@@ -209,10 +209,16 @@ func TestBackwardRuleErrors(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			x := Param(tensor.FromSlice(b, []float32{1, 2}))
+			a := Param(tensor.FromSlice(b, []float32{3, 4}))
 			y := Record("broken", tensor.Clone(x.Value), []*Var{x}, c.rule)
-			err := Sum(y, false).Backward()
-			if err == nil || !strings.Contains(err.Error(), "broken") {
-				t.Fatalf("err = %v, want an error naming op broken", err)
+			// a's gradient is computed before the broken rule runs.
+			err := Sum(Add(y, Square(a)), false).Backward()
+			var oe *tensor.OpError
+			if !errors.As(err, &oe) || !strings.Contains(err.Error(), "broken") {
+				t.Fatalf("err = %v, want an *tensor.OpError naming op broken", err)
+			}
+			if a.Grad != nil || x.Grad != nil {
+				t.Fatalf("a failed Backward changed gradients: a.Grad=%v x.Grad=%v", a.Grad, x.Grad)
 			}
 		})
 	}
