@@ -243,6 +243,8 @@ func TestBadShapesPanicWithOpError(t *testing.T) {
 		{"Stack", "Stack", func() { Stack(0, v(2, 3), v(3, 2)) }},
 		{"Split", "Split", func() { Split(v(2, 5), 1, 2, 2) }},
 		{"Reshape", "Reshape", func() { Reshape(v(2, 3), 4, 2) }},
+		{"IndexSelect/out-of-range", "IndexSelect", func() { IndexSelect(v(3, 2), 0, tensor.FromInt32(b, []int32{0, 3})) }},
+		{"Pad/rank", "Pad", func() { Pad(v(2, 3), [][2]int{{1, 1}}, 0) }},
 		{"BatchNorm2D", "BatchNorm2D", func() {
 			BatchNorm2D(v(2, 3, 2, 2), v(2), v(2), tensor.Zeros(b, 2), tensor.Ones(b, 2), true, 0.1, 1e-5)
 		}},
