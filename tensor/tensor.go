@@ -126,7 +126,7 @@ func Full(b Backend, v float32, shape ...int) *Tensor {
 func Ones(b Backend, shape ...int) *Tensor { return Full(b, 1, shape...) }
 
 // Scalar returns a rank-0 float32 tensor.
-func Scalar(b Backend, v float32) *Tensor { return FromSlice(b, []float32{v}) }
+func Scalar(b Backend, v float32) *Tensor { return Reshape(FromSlice(b, []float32{v})) }
 
 // FromSlice copies data into a new float32 tensor of the given shape (a
 // 1-D tensor of len(data) when shape is omitted).
