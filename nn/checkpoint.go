@@ -169,6 +169,9 @@ func matchModel(f *stFile, slots []NamedBuffer, skip []string) (pairs map[string
 	have := map[string]bool{}
 	for _, s := range slots {
 		have[s.Name] = true
+		if anyRawPrefix(s.Name, skip) {
+			continue
+		}
 		if _, ok := f.headers[s.Name]; !ok {
 			e.Missing = append(e.Missing, s.Name)
 			continue
@@ -206,9 +209,10 @@ func SaveStateDict(path string, m Module) error {
 }
 
 // LoadStateDict copies parameters and buffers from a safetensors state dict
-// into m by name. File entries whose names start with one of the skip
-// prefixes (raw string prefixes, e.g. "fc.") are ignored, as is optimizer
-// state. With strict, any missing or unexpected name is an error; shape and
+// into m by name. Names starting with one of the skip prefixes (raw string
+// prefixes, e.g. "fc.") are ignored on both sides: such model entries keep
+// their values and such file entries are not loaded. Optimizer state in the
+// file is ignored. With strict, any missing or unexpected name is an error; shape and
 // dtype mismatches are always errors (*StateDictError). Nothing is changed
 // unless the whole load validates.
 func LoadStateDict(path string, m Module, strict bool, skip ...string) (StateDictReport, error) {

@@ -272,14 +272,8 @@ func (e *Encoder) LoadBackbone(path string) error {
 	if err != nil {
 		return err
 	}
-	var missing []string
-	for _, m := range rep.Missing {
-		if !matchPrefix(m, "fc") {
-			missing = append(missing, m)
-		}
-	}
-	if len(missing) > 0 || len(rep.Unexpected) > 0 {
-		return &StateDictError{Path: path, Missing: missing, Unexpected: rep.Unexpected}
+	if len(rep.Missing) > 0 || len(rep.Unexpected) > 0 {
+		return &StateDictError{Path: path, Missing: rep.Missing, Unexpected: rep.Unexpected}
 	}
 	FreezeAllExcept(e, PretrainedTrainable...)
 	return nil
