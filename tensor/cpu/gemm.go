@@ -7,9 +7,9 @@ package cpu
 // operands sequentially. Within a kc block the micro-kernel accumulates in
 // float32 registers; partial blocks are added to C.
 
+//go:generate go run ./internal/genkernel -mr 2 -nr 4 -u 16 -o gen_kernel.go
+
 const (
-	mr = 4   // micro-kernel rows
-	nr = 4   // micro-kernel columns
 	kc = 256 // depth of a packed block (A panel mr×kc and B panel kc×nr stay in L1)
 	mc = 128 // rows of a packed A block (stays in L2)
 	nc = 512 // columns of a packed B block
@@ -140,54 +140,4 @@ func gemmTile(w *gemmWork, c []float32, coff, ldc int, a, b mat, i0, i1, j0, j1,
 			}
 		}
 	}
-}
-
-// kernel adds the mr×nr product of a packed A panel and a packed B panel of
-// the same depth to c (row stride ldc).
-func kernel(a, b []float32, c []float32, ldc int) {
-	var c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33 float32
-	for len(a) >= mr && len(b) >= nr {
-		aa := a[:mr:mr]
-		bb := b[:nr:nr]
-		a0, a1, a2, a3 := aa[0], aa[1], aa[2], aa[3]
-		b0, b1, b2, b3 := bb[0], bb[1], bb[2], bb[3]
-		c00 += a0 * b0
-		c01 += a0 * b1
-		c02 += a0 * b2
-		c03 += a0 * b3
-		c10 += a1 * b0
-		c11 += a1 * b1
-		c12 += a1 * b2
-		c13 += a1 * b3
-		c20 += a2 * b0
-		c21 += a2 * b1
-		c22 += a2 * b2
-		c23 += a2 * b3
-		c30 += a3 * b0
-		c31 += a3 * b1
-		c32 += a3 * b2
-		c33 += a3 * b3
-		a = a[mr:]
-		b = b[nr:]
-	}
-	r := c[0:nr:nr]
-	r[0] += c00
-	r[1] += c01
-	r[2] += c02
-	r[3] += c03
-	r = c[ldc : ldc+nr : ldc+nr]
-	r[0] += c10
-	r[1] += c11
-	r[2] += c12
-	r[3] += c13
-	r = c[2*ldc : 2*ldc+nr : 2*ldc+nr]
-	r[0] += c20
-	r[1] += c21
-	r[2] += c22
-	r[3] += c23
-	r = c[3*ldc : 3*ldc+nr : 3*ldc+nr]
-	r[0] += c30
-	r[1] += c31
-	r[2] += c32
-	r[3] += c33
 }

@@ -20,7 +20,7 @@ func randSlice(rng *rand.Rand, n int) []float32 {
 	return s
 }
 
-func viewOf(t *testing.T, b *Backend, data []float32, shape ...int) tensor.View {
+func viewOf(t testing.TB, b *Backend, data []float32, shape ...int) tensor.View {
 	t.Helper()
 	buf, err := b.Alloc(len(data), tensor.Float32)
 	if err != nil {
