@@ -28,7 +28,11 @@ type Conv2d struct {
 	Weight *autograd.Var // [Cout, Cin, K, K]
 	Bias   *autograd.Var // [Cout], nil without bias
 
-	InChannels, OutChannels, Kernel, Stride, Padding int
+	InChannels  int // Cin, checked against the input
+	OutChannels int // Cout
+	Kernel      int // square kernel side
+	Stride      int // stride along both axes
+	Padding     int // zero padding on every side
 }
 
 // NewConv2d returns a convolution initialised as PyTorch does: weights and
@@ -74,12 +78,13 @@ func (c *Conv2d) SetTraining(bool) {}
 type BatchNorm2d struct {
 	layerPath
 	Weight, Bias            *autograd.Var  // gamma, beta [C]
-	RunningMean, RunningVar *tensor.Tensor // [C]
-	NumBatchesTracked       int64
+	RunningMean, RunningVar *tensor.Tensor // [C], updated in place in training
+	NumBatchesTracked       int64          // training batches seen (saved as int64, as PyTorch)
 
-	Channels      int
-	Eps, Momentum float32
-	training      bool
+	Channels int     // C, checked against the input
+	Eps      float32 // added to the variance (1e-5)
+	Momentum float32 // running-statistics momentum (0.1)
+	training bool
 }
 
 // NewBatchNorm2d returns batch normalisation with PyTorch's defaults: eps
@@ -129,10 +134,11 @@ func (n *BatchNorm2d) Training() bool { return n.training }
 // [out, in] and, when enabled, "bias" [out].
 type Linear struct {
 	layerPath
-	Weight *autograd.Var
-	Bias   *autograd.Var // nil without bias
+	Weight *autograd.Var // [out, in]
+	Bias   *autograd.Var // [out], nil without bias
 
-	In, Out int
+	In  int // input features, checked against the input
+	Out int // output features
 }
 
 // NewLinear returns a linear layer initialised as PyTorch does: weights
@@ -194,7 +200,9 @@ func (*ReLU) Forward(x *autograd.Var) *autograd.Var { return autograd.Relu(x) }
 // MaxPool2d takes the maximum over Kernel x Kernel windows of [N, C, H, W].
 type MaxPool2d struct {
 	stateless
-	Kernel, Stride, Padding int
+	Kernel  int // window side
+	Stride  int // window step
+	Padding int // implicit -inf padding, at most Kernel/2
 }
 
 // NewMaxPool2d returns max pooling (padding at most half the kernel).
@@ -212,7 +220,9 @@ func (p *MaxPool2d) Forward(x *autograd.Var) *autograd.Var {
 // padded zeros (PyTorch's count_include_pad=True).
 type AvgPool2d struct {
 	stateless
-	Kernel, Stride, Padding int
+	Kernel  int // window side
+	Stride  int // window step
+	Padding int // zero padding, counted in the average
 }
 
 // NewAvgPool2d returns average pooling.
@@ -252,7 +262,7 @@ func (*Flatten) Forward(x *autograd.Var) *autograd.Var { return autograd.Flatten
 // in PyTorch's nn.Sequential.
 type Sequential struct {
 	layerPath
-	Layers []Module
+	Layers []Module // run in order; modify only before training starts
 }
 
 // NewSequential returns the layers chained in order.

@@ -39,8 +39,8 @@ type Module interface {
 
 // NamedParam is a parameter with its state-dict name.
 type NamedParam struct {
-	Name string
-	Var  *autograd.Var
+	Name string        // state-dict name, e.g. "block2.conv1.weight"
+	Var  *autograd.Var // the leaf Var holding the value and its Grad
 }
 
 // NamedBuffer is a piece of non-trainable state with its state-dict name.
@@ -48,9 +48,9 @@ type NamedParam struct {
 // (running statistics, updated in place), Counter an integer saved as a
 // scalar int64 tensor (num_batches_tracked, as PyTorch stores it).
 type NamedBuffer struct {
-	Name    string
-	Tensor  *tensor.Tensor
-	Counter *int64
+	Name    string         // state-dict name, e.g. "block2.bn1.running_mean"
+	Tensor  *tensor.Tensor // float32 state, or nil
+	Counter *int64         // integer state, or nil
 }
 
 // Shape returns the state-dict shape of the buffer ([] for a counter).
@@ -63,8 +63,8 @@ func (b NamedBuffer) Shape() []int {
 
 // NamedModule is a child module with the attribute name its parent gives it.
 type NamedModule struct {
-	Name   string
-	Module Module
+	Name   string // attribute name, the state-dict prefix of its entries
+	Module Module // the child
 }
 
 // Container is a Module made of child modules. Params, Buffers,

@@ -61,6 +61,9 @@ func TestEncoderVariants(t *testing.T) {
 	}{
 		{"released-d60", func() (*Encoder, error) { return NewReleasedEncoder(b, seeded(1), EncoderConfig{LatentDim: 60}) },
 			[]int{2, 1, 32, 32}, "Linear_down.weight", []int{60, 512}, 4_929_820},
+		{"released-coil20-full", func() (*Encoder, error) {
+			return NewReleasedEncoder(b, seeded(1), EncoderConfig{LatentDim: 160, InputSize: 128})
+		}, nil, "Linear_down.weight", []int{160, 8192}, 4_929_820 - (512*60 + 60) + 8192*160 + 160},
 		{"released-coil20-128", func() (*Encoder, error) {
 			return NewReleasedEncoder(b, seeded(1), EncoderConfig{LatentDim: 160, InputSize: 128, Width: 0.125})
 		}, []int{2, 1, 128, 128}, "Linear_down.weight", []int{160, 64 * 4 * 4}, 0},
@@ -70,7 +73,9 @@ func TestEncoderVariants(t *testing.T) {
 		{"released-half", func() (*Encoder, error) {
 			return NewReleasedEncoder(b, seeded(1), EncoderConfig{LatentDim: 60, Width: 0.5})
 		}, []int{2, 1, 32, 32}, "Linear_down.weight", []int{60, 256}, 0},
-		{"table3", func() (*Encoder, error) { return NewTable3Encoder(b, seeded(1), EncoderConfig{LatentDim: 60, Width: 0.25}) },
+		{"table3", func() (*Encoder, error) {
+			return NewTable3Encoder(b, seeded(1), EncoderConfig{LatentDim: 60, Width: 0.25})
+		},
 			[]int{2, 1, 32, 32}, "fc.weight", []int{60, 128}, 0},
 		{"table3-flatten", func() (*Encoder, error) {
 			return NewTable3Encoder(b, seeded(1), EncoderConfig{LatentDim: 10, Width: 0.25, FlattenHead: true})

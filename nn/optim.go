@@ -33,7 +33,11 @@ type Optimizer interface {
 // AdamConfig holds Adam's hyper-parameters. Weight decay is PyTorch Adam's
 // L2 term added to the gradient (not AdamW).
 type AdamConfig struct {
-	LR, Beta1, Beta2, Eps, WeightDecay float32
+	LR          float32 // learning rate
+	Beta1       float32 // decay of the first-moment average
+	Beta2       float32 // decay of the second-moment average
+	Eps         float32 // added to the root of the second moment
+	WeightDecay float32 // L2 coefficient added to the gradient
 }
 
 // DefaultAdamConfig returns PyTorch's defaults: lr 1e-3, betas (0.9, 0.999),
@@ -153,8 +157,10 @@ func (a *Adam) Hyperparams() map[string]string {
 // semantics, no dampening: buf = momentum*buf + g + wd*p; p -= lr*buf, or
 // the Nesterov form).
 type SGDConfig struct {
-	LR, Momentum, WeightDecay float32
-	Nesterov                  bool
+	LR          float32 // learning rate
+	Momentum    float32 // momentum factor (0: plain SGD)
+	WeightDecay float32 // L2 coefficient added to the gradient
+	Nesterov    bool    // use Nesterov momentum
 }
 
 // SGD is stochastic gradient descent with momentum, updating with the fused

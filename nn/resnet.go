@@ -38,11 +38,11 @@ func newShortcut(b tensor.Backend, rng *rand.Rand, kind Shortcut, in, out, strid
 // the channel count or the stride changes.
 type BasicBlock struct {
 	layerPath
-	Conv1    *Conv2d
-	BN1      *BatchNorm2d
-	Conv2    *Conv2d
-	BN2      *BatchNorm2d
-	Shortcut Module // nil: identity
+	Conv1    *Conv2d      // 3x3, strided, no bias
+	BN1      *BatchNorm2d // after Conv1
+	Conv2    *Conv2d      // 3x3, stride 1, no bias
+	BN2      *BatchNorm2d // after Conv2
+	Shortcut Module       // projection, nil for the identity
 
 	shortcutName string
 }
@@ -97,9 +97,13 @@ func (k *BasicBlock) SetTraining(t bool) { childTraining(k.Children(), t) }
 // shortcut, then relu.
 type Bottleneck struct {
 	layerPath
-	Conv1, Conv2, Conv3 *Conv2d
-	BN1, BN2, BN3       *BatchNorm2d
-	Shortcut            Module // nil: identity
+	Conv1    *Conv2d      // 1x1 reduction to the inner width
+	Conv2    *Conv2d      // 3x3, strided
+	Conv3    *Conv2d      // 1x1 expansion to 4x the inner width
+	BN1      *BatchNorm2d // after Conv1
+	BN2      *BatchNorm2d // after Conv2
+	BN3      *BatchNorm2d // after Conv3
+	Shortcut Module       // projection, nil for the identity
 
 	shortcutName string
 }

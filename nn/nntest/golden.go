@@ -33,8 +33,8 @@ const (
 // Case is one golden model: the testdata file stem and how to build the
 // matching vkgrad module (its weights are then loaded from the file).
 type Case struct {
-	Name  string
-	Build func(b tensor.Backend) (nn.Module, error)
+	Name  string                                    // file stem: golden_<Name>_{weights,io}.safetensors
+	Build func(b tensor.Backend) (nn.Module, error) // the vkgrad module, any initial weights
 }
 
 // Cases lists the golden models: the released encoder and the Table 3
