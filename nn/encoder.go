@@ -268,12 +268,8 @@ func (e *Encoder) LoadBackbone(path string) error {
 	if e.HeadName != "fc" || (e.Kind != "resnet18" && e.Kind != "resnet50") {
 		return fmt.Errorf("nn: LoadBackbone is for the ResNet encoders, not %q", e.Kind)
 	}
-	rep, err := LoadStateDict(path, e, false, "fc.")
-	if err != nil {
+	if _, err := LoadStateDict(path, e, true, "fc."); err != nil {
 		return err
-	}
-	if len(rep.Missing) > 0 || len(rep.Unexpected) > 0 {
-		return &StateDictError{Path: path, Missing: rep.Missing, Unexpected: rep.Unexpected}
 	}
 	FreezeAllExcept(e, PretrainedTrainable...)
 	return nil
