@@ -106,7 +106,10 @@ func SavePNG(path string, img image.Image) error {
 		return fmt.Errorf("save png: %w", err)
 	}
 	w := bufio.NewWriter(f)
-	err = png.Encode(w, img)
+	err = f.Chmod(0o644)
+	if err == nil {
+		err = png.Encode(w, img)
+	}
 	if err == nil {
 		err = w.Flush()
 	}
