@@ -149,6 +149,7 @@ const (
 	pyMark
 )
 
+// String names the Python type, for error messages.
 func (k pyKind) String() string {
 	return [...]string{"None", "bool", "int", "float", "str", "bytes", "tuple", "list", "dict", "global", "object", "mark"}[k]
 }
