@@ -711,59 +711,6 @@ func PresetFor(dataset string, s Shape) (Pipeline, error) {
 	return Pipeline{}, fmt.Errorf("augment: no preset for dataset %q", dataset)
 }
 
-// AugmentPresets lists the names AugmenterFromPreset accepts.
-var AugmentPresets = []string{"auto", "released", "geometric", "geometric-flip", "colour", "none"}
-
-// AugmenterFromPreset builds the augmenter of a named preset for a dataset
-// (a name accepted by Load) with images of shape s:
-//
-//	auto            PresetFor(dataset, s), views times
-//	released        the released code's five views T1..T5 (views must be 0 or 5)
-//	geometric       GeometricPipeline(false), views times
-//	geometric-flip  GeometricPipeline(true), views times
-//	colour          ColourPipeline(s), views times (needs 3 channels)
-//	none            no augmentation: a nil Augmenter (0 views) and no error
-//
-// views = 0 means 1 (5 for released).
-func AugmenterFromPreset(preset, dataset string, s Shape, views int) (*Augmenter, error) {
-	if views < 0 {
-		return nil, fmt.Errorf("augment: negative view count %d", views)
-	}
-	repeat := func(p Pipeline) *Augmenter {
-		n := max(views, 1)
-		ps := make([]Pipeline, n)
-		for i := range ps {
-			ps[i] = p
-		}
-		return NewAugmenter(ps...)
-	}
-	switch strings.ToLower(strings.TrimSpace(preset)) {
-	case "auto", "":
-		p, err := PresetFor(dataset, s)
-		if err != nil {
-			return nil, err
-		}
-		return repeat(p), nil
-	case "released", "code":
-		if views != 0 && views != 5 {
-			return nil, fmt.Errorf("augment: the released preset has 5 views, not %d", views)
-		}
-		return NewAugmenter(ReleasedViews()...), nil
-	case "geometric":
-		return repeat(GeometricPipeline(false)), nil
-	case "geometric-flip":
-		return repeat(GeometricPipeline(true)), nil
-	case "colour", "color":
-		if s.C != 3 {
-			return nil, fmt.Errorf("augment: the colour preset needs 3-channel images, got %v", s)
-		}
-		return repeat(ColourPipeline(s)), nil
-	case "none":
-		return nil, nil
-	}
-	return nil, fmt.Errorf("augment: unknown preset %q (want one of %s)", preset, strings.Join(AugmentPresets, ", "))
-}
-
 // Augmenter makes augmented views of batches: view v of every image comes
 // from Views[v]. It implements the trainer's ViewMaker.
 type Augmenter struct {
@@ -779,8 +726,7 @@ func NewAugmenter(views ...Pipeline) *Augmenter {
 	return &Augmenter{Pipelines: views}
 }
 
-// Views is the number of views made of each image (0 for a nil Augmenter,
-// so the "none" preset can be handed to the trainer as it is).
+// Views is the number of views made of each image (0 for a nil Augmenter).
 func (a *Augmenter) Views() int {
 	if a == nil {
 		return 0
