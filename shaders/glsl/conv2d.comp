@@ -20,7 +20,7 @@ layout(push_constant) uniform P {
 	uint Cout, KH, KW, SH;
 	uint SW, PH, PW, OH;
 	uint OW, x_off, w_off, b_off;
-	uint out_off, has_bias;
+	uint out_off, has_bias, gx0;
 } p;
 
 void main() {
@@ -29,7 +29,7 @@ void main() {
 	uint hw = p.H * p.W;
 	uint kk = p.Cin * p.KH * p.KW;
 	uint row0 = gl_WorkGroupID.y * gl_WorkGroupSize.y * TM + gl_LocalInvocationID.y;
-	uint col0 = gl_WorkGroupID.x * gl_WorkGroupSize.x * TN + gl_LocalInvocationID.x;
+	uint col0 = (gl_WorkGroupID.x + p.gx0) * gl_WorkGroupSize.x * TN + gl_LocalInvocationID.x;
 
 	uint xb[TN], pn[TN], pr[TN];
 	int ih0[TN], iw0[TN];

@@ -19,7 +19,7 @@ layout(push_constant) uniform P {
 	uint Cout, KH, KW, SH;
 	uint SW, PH, PW, OH;
 	uint OW, dy_off, w_off, pad0;
-	uint dx_off, pad1;
+	uint dx_off, pad1, gx0;
 } p;
 
 void main() {
@@ -28,7 +28,7 @@ void main() {
 	uint ohw = p.OH * p.OW;
 	uint kk = p.KH * p.KW;
 	uint row0 = gl_WorkGroupID.y * gl_WorkGroupSize.y * TM + gl_LocalInvocationID.y;
-	uint col0 = gl_WorkGroupID.x * gl_WorkGroupSize.x * TN + gl_LocalInvocationID.x;
+	uint col0 = (gl_WorkGroupID.x + p.gx0) * gl_WorkGroupSize.x * TN + gl_LocalInvocationID.x;
 
 	uint dyb[TN], pn[TN], pr[TN];
 	int th0[TN], tw0[TN];

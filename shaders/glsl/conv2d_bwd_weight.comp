@@ -20,7 +20,7 @@ layout(push_constant) uniform P {
 	uint Cout, KH, KW, SH;
 	uint SW, PH, PW, OH;
 	uint OW, x_off, dy_off, pad0;
-	uint out_off, kchunk;
+	uint out_off, kchunk, gx0;
 } p;
 
 void main() {
@@ -32,7 +32,7 @@ void main() {
 	uint k0 = gl_WorkGroupID.z * p.kchunk;
 	uint k1 = min(k0 + p.kchunk, ktot);
 	uint row0 = gl_WorkGroupID.y * gl_WorkGroupSize.y * TM + gl_LocalInvocationID.y;
-	uint col0 = gl_WorkGroupID.x * gl_WorkGroupSize.x * TN + gl_LocalInvocationID.x;
+	uint col0 = (gl_WorkGroupID.x + p.gx0) * gl_WorkGroupSize.x * TN + gl_LocalInvocationID.x;
 
 	uint xc[TN];
 	int kh_[TN], kw_[TN];

@@ -7,7 +7,9 @@
 //
 // Register-blocked: each invocation computes a TM x TN block of C with its
 // rows and columns interleaved by the workgroup size (coalesced loads on
-// GPUs); no shared memory. Tile sizes are specialization constants.
+// GPUs); no shared memory. Tile sizes are specialization constants. Grids
+// larger than maxComputeWorkGroupCount are split by the host: gx0, gy0 and z0
+// offset the workgroup ids of one launch.
 #include "common.glsl"
 
 layout(local_size_x = 16, local_size_y = 16, local_size_x_id = 0, local_size_y_id = 1) in;
@@ -20,15 +22,15 @@ layout(std430, set = 0, binding = 2) readonly buffer Bb { float b[]; };
 
 layout(push_constant) uniform P {
 	uint M, N, K, z0;
-	uint a_off, b_off, c_off, pad0;
-	uint a_bs, a_sm, a_sk, pad1;
+	uint a_off, b_off, c_off, gx0;
+	uint a_bs, a_sm, a_sk, gy0;
 	uint b_bs, b_sk, b_sn, pad2;
 } p;
 
 void main() {
 	uint bz = gl_WorkGroupID.z + p.z0;
-	uint row0 = gl_WorkGroupID.y * gl_WorkGroupSize.y * TM + gl_LocalInvocationID.y;
-	uint col0 = gl_WorkGroupID.x * gl_WorkGroupSize.x * TN + gl_LocalInvocationID.x;
+	uint row0 = (gl_WorkGroupID.y + p.gy0) * gl_WorkGroupSize.y * TM + gl_LocalInvocationID.y;
+	uint col0 = (gl_WorkGroupID.x + p.gx0) * gl_WorkGroupSize.x * TN + gl_LocalInvocationID.x;
 	uint ab = p.a_off + bz * p.a_bs;
 	uint bb = p.b_off + bz * p.b_bs;
 
