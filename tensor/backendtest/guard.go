@@ -30,8 +30,16 @@ type guardBuf struct {
 	input []float32 // interior of float inputs, which must not change
 }
 
+// reporter is the part of testing.TB the guard checks use.
+type reporter interface {
+	Helper()
+	Errorf(format string, args ...any)
+	Fatalf(format string, args ...any)
+	Fatal(args ...any)
+}
+
 type guardEnv struct {
-	t    *testing.T
+	t    reporter
 	b    tensor.Backend
 	rng  *rand.Rand
 	bufs []*guardBuf
@@ -174,6 +182,11 @@ func (g *guardEnv) verify(op string, err error) {
 // RunGuards runs every Backend op directly on operands placed inside
 // sentinel-filled buffers.
 func RunGuards(t *testing.T, b tensor.Backend) {
+	t.Helper()
+	runGuardsOn(t, b)
+}
+
+func runGuardsOn(t reporter, b tensor.Backend) {
 	t.Helper()
 	g := &guardEnv{t: t, b: b, rng: rand.New(rand.NewPCG(7, 7))}
 	err := tensor.Try(func() { runGuards(g) })

@@ -93,29 +93,38 @@ func RunCases(t *testing.T, b, ref tensor.Backend, cases []Case) {
 	t.Helper()
 	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
-			got, err := readAll(b, c)
-			if err != nil {
-				t.Fatalf("%s on %s: %v", c.Op, b.Name(), err)
-			}
-			if c.Pairs {
-				for i := 0; i+1 < len(got); i += 2 {
-					if err := compareHost(got[i], got[i+1], c.tol()); err != nil {
-						t.Errorf("output %d vs its dense recomputation on %s: %v", i/2, b.Name(), err)
-					}
-				}
-			}
-			want, err := readAll(ref, c)
-			if err != nil {
-				t.Fatalf("%s on reference %s: %v", c.Op, ref.Name(), err)
-			}
-			if len(got) != len(want) {
-				t.Fatalf("%d outputs, reference has %d", len(got), len(want))
-			}
-			for i := range want {
-				if err := compareHost(got[i], want[i], c.tol()); err != nil {
-					t.Errorf("output %d: %s vs %s: %v", i, b.Name(), ref.Name(), err)
-				}
+			for _, err := range checkCase(b, ref, c) {
+				t.Error(err)
 			}
 		})
 	}
+}
+
+// checkCase runs one case on b and ref and returns every mismatch.
+func checkCase(b, ref tensor.Backend, c Case) []error {
+	got, err := readAll(b, c)
+	if err != nil {
+		return []error{fmt.Errorf("%s on %s: %w", c.Op, b.Name(), err)}
+	}
+	var errs []error
+	if c.Pairs {
+		for i := 0; i+1 < len(got); i += 2 {
+			if err := compareHost(got[i], got[i+1], c.tol()); err != nil {
+				errs = append(errs, fmt.Errorf("output %d vs its dense recomputation on %s: %w", i/2, b.Name(), err))
+			}
+		}
+	}
+	want, err := readAll(ref, c)
+	if err != nil {
+		return append(errs, fmt.Errorf("%s on reference %s: %w", c.Op, ref.Name(), err))
+	}
+	if len(got) != len(want) {
+		return append(errs, fmt.Errorf("%d outputs, reference has %d", len(got), len(want)))
+	}
+	for i := range want {
+		if err := compareHost(got[i], want[i], c.tol()); err != nil {
+			errs = append(errs, fmt.Errorf("output %d: %s vs %s: %w", i, b.Name(), ref.Name(), err))
+		}
+	}
+	return errs
 }
