@@ -54,13 +54,24 @@ func (c *convPlan) im2col(col, x []float32, q0, np int) {
 		for kh := range p.KH {
 			for kw := range p.KW {
 				dst := col[r*np : (r+1)*np]
-				for q := range np {
-					oh, ow := (q0+q)/p.OW, (q0+q)%p.OW
-					ih, iw := oh*p.StrideH-p.PadH+kh, ow*p.StrideW-p.PadW+kw
-					if ih >= 0 && ih < p.H && iw >= 0 && iw < p.W {
-						dst[q] = plane[ih*p.W+iw]
-					} else {
-						dst[q] = 0
+				oh, ow := q0/p.OW, q0%p.OW
+				for q := 0; q < np; oh, ow = oh+1, 0 {
+					seg := dst[q : q+min(p.OW-ow, np-q)] // one output row
+					q += len(seg)
+					ih := oh*p.StrideH - p.PadH + kh
+					if ih < 0 || ih >= p.H {
+						clear(seg)
+						continue
+					}
+					row := plane[ih*p.W : (ih+1)*p.W]
+					iw := ow*p.StrideW - p.PadW + kw
+					for i := range seg {
+						if uint(iw) < uint(len(row)) {
+							seg[i] = row[iw]
+						} else {
+							seg[i] = 0
+						}
+						iw += p.StrideW
 					}
 				}
 				r++
@@ -79,11 +90,21 @@ func (c *convPlan) col2im(dx, col []float32, q0, np int) {
 		for kh := range p.KH {
 			for kw := range p.KW {
 				src := col[r*np : (r+1)*np]
-				for q, v := range src {
-					oh, ow := (q0+q)/p.OW, (q0+q)%p.OW
-					ih, iw := oh*p.StrideH-p.PadH+kh, ow*p.StrideW-p.PadW+kw
-					if ih >= 0 && ih < p.H && iw >= 0 && iw < p.W {
-						plane[ih*p.W+iw] += v
+				oh, ow := q0/p.OW, q0%p.OW
+				for q := 0; q < np; oh, ow = oh+1, 0 {
+					seg := src[q : q+min(p.OW-ow, np-q)]
+					q += len(seg)
+					ih := oh*p.StrideH - p.PadH + kh
+					if ih < 0 || ih >= p.H {
+						continue
+					}
+					row := plane[ih*p.W : (ih+1)*p.W]
+					iw := ow*p.StrideW - p.PadW + kw
+					for _, v := range seg {
+						if uint(iw) < uint(len(row)) {
+							row[iw] += v
+						}
+						iw += p.StrideW
 					}
 				}
 				r++
