@@ -50,6 +50,20 @@ func TestOpErrors(t *testing.T) {
 			c := tensor.Zeros(b, 2)
 			tensor.BatchNorm2D(tensor.Zeros(b, 1, 2, 1, 1), c, c, c, c, true, 0.1, 1e-5)
 		}, []string{"BatchNorm2D", "more than one value"}},
+		{"index add src", func() { tensor.IndexAdd([]int{2, 3}, 0, tensor.FromInt32(b, []int32{1}), tensor.Zeros(b, 1, 4)) }, []string{"IndexAdd", "[1 4]", "dimension 1 is 4, want 3"}},
+		{"maxpool backward dy", func() {
+			_, idx := tensor.MaxPool2D(tensor.Zeros(b, 1, 1, 4, 4), 2, 2, 0)
+			tensor.MaxPool2DBackward(tensor.Zeros(b, 1, 1, 3, 3), idx, []int{1, 1, 4, 4}, 2, 2, 0)
+		}, []string{"MaxPool2DBackward", "[1 1 3 3]", "[1 1 2 2]"}},
+		{"avgpool backward dy", func() { tensor.AvgPool2DBackward(tensor.Zeros(b, 1, 2, 2, 2), []int{1, 1, 4, 4}, 2, 2, 0) }, []string{"AvgPool2DBackward", "[1 2 2 2]"}},
+		{"batchnorm backward rank", func() {
+			c := tensor.Zeros(b, 3)
+			tensor.BatchNorm2DBackward(x, x, c, c, c, 1e-5)
+		}, []string{"BatchNorm2DBackward", "[N,C,H,W]"}},
+		{"batchnorm backward dy", func() {
+			c := tensor.Zeros(b, 2)
+			tensor.BatchNorm2DBackward(tensor.Zeros(b, 2, 2, 2, 1), tensor.Zeros(b, 2, 2, 1, 2), c, c, c, 1e-5)
+		}, []string{"BatchNorm2DBackward", "[2 2 2 1]", "[2 2 1 2]"}},
 		{"item", func() { x.Item() }, []string{"Item", "6 elements"}},
 		{"clamp", func() { tensor.Clamp(x, 1, 0) }, []string{"Clamp", "lo 1 > hi 0"}},
 		{"arange", func() { tensor.Arange(b, 0, 1, -1) }, []string{"Arange", "empty range"}},

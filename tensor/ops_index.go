@@ -41,6 +41,12 @@ func IndexAdd(shape []int, axis int, idx, src *Tensor) *Tensor {
 	if idx.dtype != Int32 || idx.Rank() != 1 || src.Rank() != len(shape) || src.shape[axis] != idx.shape[0] {
 		fail(name, [][]int{shape, src.shape, idx.shape}, "indices must be 1-D int32 matching src along axis %d", axis)
 	}
+	wantFloat(name, src)
+	for i, d := range shape {
+		if i != axis && src.shape[i] != d {
+			fail(name, [][]int{shape, src.shape, idx.shape}, "src dimension %d is %d, want %d", i, src.shape[i], d)
+		}
+	}
 	outer, n, inner := splitAt(out, axis)
 	check(name, shapesOf(src, idx), src.b.IndexAdd(out.View(), Contiguous(src).View(), Contiguous(idx).View(), outer, n, inner))
 	return out

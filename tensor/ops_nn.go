@@ -102,7 +102,11 @@ func MaxPool2D(x *Tensor, k, stride, pad int) (out, idx *Tensor) {
 // MaxPool2DBackward routes dy to the positions recorded in idx.
 func MaxPool2DBackward(dy, idx *Tensor, xShape []int, k, stride, pad int) *Tensor {
 	const name = "MaxPool2DBackward"
+	sameBackend(name, dy, idx)
 	p := Pool2DParamsFor(name, xShape, k, stride, pad)
+	if want := []int{p.N, p.C, p.OH, p.OW}; !equalShape(dy.shape, want) || !equalShape(idx.shape, want) || idx.dtype != Int32 {
+		fail(name, shapesOf(dy, idx), "dy and int32 idx must be %v", want)
+	}
 	dx := Zeros(dy.b, xShape...)
 	check(name, shapesOf(dy, idx), dy.b.MaxPool2DBackward(dx.View(), Contiguous(dy).View(), Contiguous(idx).View(), p))
 	return dx
@@ -122,6 +126,9 @@ func AvgPool2D(x *Tensor, k, stride, pad int) *Tensor {
 func AvgPool2DBackward(dy *Tensor, xShape []int, k, stride, pad int) *Tensor {
 	const name = "AvgPool2DBackward"
 	p := Pool2DParamsFor(name, xShape, k, stride, pad)
+	if want := []int{p.N, p.C, p.OH, p.OW}; !equalShape(dy.shape, want) {
+		fail(name, shapesOf(dy), "dy must be %v", want)
+	}
 	dx := Zeros(dy.b, xShape...)
 	check(name, shapesOf(dy), dy.b.AvgPool2DBackward(dx.View(), Contiguous(dy).View(), p))
 	return dx
@@ -174,7 +181,15 @@ func BatchNorm2D(x, gamma, beta, runMean, runVar *Tensor, training bool, momentu
 func BatchNorm2DBackward(dy, x, gamma, mean, invstd *Tensor, eps float32) (dx, dgamma, dbeta *Tensor) {
 	const name = "BatchNorm2DBackward"
 	sameBackend(name, dy, x, gamma, mean, invstd)
+	if x.Rank() != 4 || !equalShape(dy.shape, x.shape) {
+		fail(name, shapesOf(dy, x), "want dy and x of the same shape [N,C,H,W]")
+	}
 	c := x.shape[1]
+	for _, t := range []*Tensor{gamma, mean, invstd} {
+		if t.Rank() != 1 || t.shape[0] != c {
+			fail(name, shapesOf(x, t), "per-channel tensors must be [%d]", c)
+		}
+	}
 	p := BatchNormParams{N: x.shape[0], C: c, HW: x.shape[2] * x.shape[3], Eps: eps, Training: true}
 	dx, dgamma, dbeta = Zeros(x.b, x.shape...), Zeros(x.b, c), Zeros(x.b, c)
 	check(name, shapesOf(dy, x), x.b.BatchNormBackward(dx.View(), dgamma.View(), dbeta.View(), Contiguous(dy).View(),
