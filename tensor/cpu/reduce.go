@@ -38,14 +38,16 @@ func (b *Backend) Reduce(op tensor.ReduceOp, out, x tensor.View, outer, n, inner
 	nb := (inner + reduceBlock - 1) / reduceBlock
 	tasks := outer * nb
 	split := tasks < b.workers && outer*n*inner >= 2*grainElems
-	task := func(t int) {
+	// task reduces inner positions i0..i1 of outer row o; s, q, best and
+	// arg are scratch of reduceBlock elements (nil when split).
+	task := func(t int, s, q []float64, best []float32, arg []int32) {
 		o := t / nb
 		i0 := (t % nb) * reduceBlock
 		i1 := min(i0+reduceBlock, inner)
 		dst := o*inner + i0
 		switch op {
 		case tensor.ReduceSum, tensor.ReduceMean, tensor.ReduceVariance:
-			s := b.sumSplit(xd, o, n, inner, i0, i1, nil, split)
+			s = b.sumSplit(xd, o, n, inner, i0, i1, nil, split, s)
 			if op == tensor.ReduceSum {
 				for i, v := range s {
 					of[dst+i] = float32(v)
@@ -61,12 +63,12 @@ func (b *Backend) Reduce(op tensor.ReduceOp, out, x tensor.View, outer, n, inner
 				}
 				return
 			}
-			q := b.sumSplit(xd, o, n, inner, i0, i1, s, split)
+			q = b.sumSplit(xd, o, n, inner, i0, i1, s, split, q)
 			for i, v := range q {
 				of[dst+i] = float32(v / float64(n))
 			}
 		case tensor.ReduceMax, tensor.ReduceArgmax:
-			best, arg := b.maxSplit(xd, o, n, inner, i0, i1, split)
+			best, arg = b.maxSplit(xd, o, n, inner, i0, i1, split, best, arg)
 			if op == tensor.ReduceMax {
 				copy(of[dst:], best)
 			} else {
@@ -76,14 +78,17 @@ func (b *Backend) Reduce(op tensor.ReduceOp, out, x tensor.View, outer, n, inner
 	}
 	if split {
 		for t := range tasks {
-			task(t)
+			task(t, nil, nil, nil, nil)
 		}
 		return nil
 	}
 	grain := max(1, grainElems/(n*min(inner, reduceBlock)))
 	b.parallelFor(tasks, grain, func(lo, hi int) {
+		blk := min(inner, reduceBlock)
+		s, q := make([]float64, blk), make([]float64, blk)
+		best, arg := make([]float32, blk), make([]int32, blk)
 		for t := lo; t < hi; t++ {
-			task(t)
+			task(t, s, q, best, arg)
 		}
 	})
 	return nil
@@ -91,10 +96,12 @@ func (b *Backend) Reduce(op tensor.ReduceOp, out, x tensor.View, outer, n, inner
 
 // sumSplit returns, for inner positions i0..i1 of outer row o, the float64
 // sum over the reduced axis of x, or of (x-mean)^2 when mean is not nil.
-// With split the reduced axis is divided among the workers.
-func (b *Backend) sumSplit(xd []float32, o, n, inner, i0, i1 int, mean []float64, split bool) []float64 {
+// With split the reduced axis is divided among the workers; otherwise the
+// sums are written to scratch.
+func (b *Backend) sumSplit(xd []float32, o, n, inner, i0, i1 int, mean []float64, split bool, scratch []float64) []float64 {
 	if !split {
-		acc := make([]float64, i1-i0)
+		acc := scratch[:i1-i0]
+		clear(acc)
 		sumRange(xd, o, n, inner, i0, i1, 0, n, mean, acc)
 		return acc
 	}
@@ -160,9 +167,9 @@ func sumRange(xd []float32, o, n, inner, i0, i1, j0, j1 int, mean []float64, acc
 
 // maxSplit returns the maximum and its first index over the reduced axis
 // for inner positions i0..i1 of outer row o.
-func (b *Backend) maxSplit(xd []float32, o, n, inner, i0, i1 int, split bool) ([]float32, []int32) {
+func (b *Backend) maxSplit(xd []float32, o, n, inner, i0, i1 int, split bool, best []float32, arg []int32) ([]float32, []int32) {
 	if !split {
-		best, arg := make([]float32, i1-i0), make([]int32, i1-i0)
+		best, arg = best[:i1-i0], arg[:i1-i0]
 		maxRange(xd, o, n, inner, i0, i1, 0, n, best, arg)
 		return best, arg
 	}
@@ -173,7 +180,7 @@ func (b *Backend) maxSplit(xd []float32, o, n, inner, i0, i1 int, split bool) ([
 		maxRange(xd, o, n, inner, i0, i1, j0, j1, best, arg)
 		bests[w], args[w] = best, arg
 	})
-	best, arg := bests[0], args[0]
+	best, arg = bests[0], args[0]
 	for w := 1; w < used; w++ {
 		for i, v := range bests[w] {
 			if better(v, best[i]) {
