@@ -14,6 +14,7 @@ type buffer struct {
 	released bool
 }
 
+// Len returns the number of elements.
 func (b *buffer) Len() int {
 	if b.dt == tensor.Int32 {
 		return len(b.i)
@@ -21,6 +22,7 @@ func (b *buffer) Len() int {
 	return len(b.f)
 }
 
+// DType returns the element type.
 func (b *buffer) DType() tensor.DType { return b.dt }
 
 // Release drops the slice so the garbage collector can reclaim it; later
