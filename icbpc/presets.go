@@ -30,6 +30,11 @@ type RunConfig struct {
 	Backend string `json:"backend,omitempty"`
 	// Train holds the trainer settings.
 	Train TrainConfig `json:"train"`
+	// Input records the encoder's input shape as the run resolved it
+	// (after padding and resizing), so that cmd/cluster can prepare other
+	// images for a trained checkpoint. It is informational: a run
+	// recomputes it from the data.
+	Input *Shape `json:"input,omitempty"`
 }
 
 // DataConfig selects and prepares the training and evaluation images.
@@ -325,6 +330,18 @@ func canonicalDataset(name string) string {
 		return "folder"
 	}
 	return strings.ToLower(strings.TrimSpace(name))
+}
+
+// RunCentroids returns the PEDCC centroids a Trainer built from cfg uses
+// for classes clusters (the PEDCC seed derives from the run's seed when
+// cfg.PEDCC.Seed is 0), so that a trained encoder can be evaluated without
+// a Trainer.
+func RunCentroids(cfg TrainConfig, classes int) (*Centroids, error) {
+	pc := cfg.PEDCC
+	if pc.Seed == 0 {
+		pc.Seed = cfg.Seed + 2
+	}
+	return NewPEDCC(classes, cfg.LatentDim, pc)
 }
 
 // PaperPresetFor returns the paper preset of a dataset, or false when the

@@ -327,3 +327,34 @@ func BenchmarkQuickPresetStep(b *testing.B) {
 	b.ReportMetric(1/evalPer, "eval-images/s")
 	b.ReportMetric(total/60, "quick-run-min")
 }
+
+// TestRunCentroidsMatchTrainer checks that RunCentroids gives the
+// centroids of the trainer, which cmd/cluster relies on to evaluate a
+// checkpoint.
+func TestRunCentroidsMatchTrainer(t *testing.T) {
+	be, err := tensor.Open("cpu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	writeShapes(t, dir, 3, 4, 8)
+	d, err := icbpc.LoadImageFolder(icbpc.LoadOptions{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, seed := range []uint64{0, 5} {
+		cfg := icbpc.TrainConfig{Encoder: "released", Width: 0.25, LatentDim: 4, Epochs: 1, BatchSize: 4, LR: 1e-3, Seed: seed,
+			Loss: icbpc.LossConfig{UseMMD: true, MMDWeight: 1}}
+		tr, err := icbpc.NewTrainer(cfg, be, d, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := icbpc.RunCentroids(cfg, d.Classes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(c, tr.Centroids) {
+			t.Errorf("seed %d: RunCentroids differs from the trainer's centroids", seed)
+		}
+	}
+}

@@ -63,6 +63,9 @@ func WriteFileAtomic(path string, write func(w io.Writer) error) error {
 	if err == nil {
 		err = f.Sync()
 	}
+	if err == nil {
+		err = f.Chmod(0o644)
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

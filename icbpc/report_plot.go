@@ -255,18 +255,27 @@ func PlotLatentPCA(path string, feats []float32, dim int, assign []int, k int, c
 	if dim < 2 || len(feats) == 0 || len(feats) != len(assign)*dim {
 		return fmt.Errorf("plot %s: %d feature values for %d samples of dimension %d", path, len(feats), len(assign), dim)
 	}
-	proj, axes, mean := PCA(feats, dim, 2)
+	// Rows with a non-finite value (a diverged encoder) are left out.
+	keep := finiteRows(feats, dim)
+	sub := make([]float32, 0, len(keep)*dim)
+	for _, i := range keep {
+		sub = append(sub, feats[i*dim:(i+1)*dim]...)
+	}
+	proj, axes, mean := PCA(sub, dim, 2)
 	p := plot.New()
 	p.Title.Text = fmt.Sprintf("Latent features (d=%d), first two principal components", dim)
+	if len(keep) < len(assign) {
+		p.Title.Text += fmt.Sprintf("\n(%d of %d samples have non-finite features and are not shown)", len(assign)-len(keep), len(assign))
+	}
 	p.X.Label.Text = "PC1"
 	p.Y.Label.Text = "PC2"
 	pts := make([]plotter.XYs, k)
-	for _, i := range latentPoints(len(assign), 5000) {
-		c := assign[i]
+	for _, j := range latentPoints(len(keep), 5000) {
+		c := assign[keep[j]]
 		if c < 0 || c >= k {
 			continue
 		}
-		pts[c] = append(pts[c], plotter.XY{X: proj[2*i], Y: proj[2*i+1]})
+		pts[c] = append(pts[c], plotter.XY{X: proj[2*j], Y: proj[2*j+1]})
 	}
 	if err := addClusters(p, pts, k, 1.5); err != nil {
 		return fmt.Errorf("plot %s: %w", path, err)
@@ -291,6 +300,25 @@ func PlotLatentPCA(path string, feats []float32, dim int, assign []int, k int, c
 
 // addClusters draws one scatter per cluster and, for up to 20 clusters,
 // a legend entry for every cluster (also those with no point drawn).
+// finiteRows returns the indices of the rows of x (n x dim) whose values
+// are all finite.
+func finiteRows(x []float32, dim int) []int {
+	var keep []int
+	for i := 0; i < len(x)/dim; i++ {
+		ok := true
+		for _, v := range x[i*dim : (i+1)*dim] {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			keep = append(keep, i)
+		}
+	}
+	return keep
+}
+
 func addClusters(p *plot.Plot, pts []plotter.XYs, k int, radius float64) error {
 	for c, xy := range pts {
 		if len(xy) == 0 {
@@ -417,6 +445,9 @@ func PlotSphere(path string, feats []float32, assign []int, k int, cent *Centroi
 		}
 		v := [3]float64{float64(feats[3*i]), float64(feats[3*i+1]), float64(feats[3*i+2])}
 		n := math.Sqrt(v[0]*v[0] + v[1]*v[1] + v[2]*v[2])
+		if math.IsNaN(n) || math.IsInf(n, 0) {
+			continue
+		}
 		if n > 0 {
 			v = [3]float64{v[0] / n, v[1] / n, v[2] / n}
 		}

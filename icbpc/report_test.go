@@ -249,7 +249,15 @@ func TestPlots(t *testing.T) {
 			t.Error("sphere plot of d=8 features: no error")
 		}
 	}
-	for _, name := range []string{"loss.png", "scores.png", "confusion.png", "sphere.png"} {
+	// Non-finite features (a diverged encoder) are left out, not an error.
+	feats := []float32{1, 0, 0, float32(math.NaN()), 0, 1, 0, 0, 1, float32(math.Inf(1)), 0, 0}
+	if err := icbpc.PlotLatentPCA(filepath.Join(dir, "nan.png"), feats, 3, []int{0, 1, 2, 0}, 3, nil); err != nil {
+		t.Errorf("PCA plot with NaN features: %v", err)
+	}
+	if err := icbpc.PlotSphere(filepath.Join(dir, "nansphere.png"), feats, []int{0, 1, 2, 0}, 3, nil); err != nil {
+		t.Errorf("sphere plot with NaN features: %v", err)
+	}
+	for _, name := range []string{"loss.png", "scores.png", "confusion.png", "sphere.png", "nan.png", "nansphere.png"} {
 		checkPNG(t, filepath.Join(dir, name))
 	}
 	if _, err := os.Stat(filepath.Join(dir, "none.png")); err == nil {

@@ -1,0 +1,42 @@
+package runner
+
+import (
+	"strings"
+
+	"github.com/vkgrad/vkgrad/tensor"
+)
+
+// OpenBackend opens the backend spec ("cpu", "vulkan", "vulkan:N" or a
+// device name); "" or "auto" picks the best one (tensor.Best: a Vulkan GPU,
+// else lavapipe, else the CPU). notice is a one-line message when the
+// automatic choice fell back to the CPU, empty otherwise.
+func OpenBackend(spec string) (b tensor.Backend, notice string, err error) {
+	if spec == "" || spec == "auto" {
+		b, notices, err := tensor.Best()
+		if err != nil {
+			return nil, "", err
+		}
+		if b.Name() == "cpu" && len(notices) > 0 {
+			notice = "note: no Vulkan device usable (" + OneLine(errorString(notices[0])) + "); using the CPU backend"
+		}
+		return b, notice, nil
+	}
+	b, err = tensor.Open(spec)
+	if err != nil {
+		return nil, "", Usagef("backend %q: %v (use -backend cpu, vulkan or vulkan:N; see go run ./cmd/vkinfo for devices)", spec, OneLine(err))
+	}
+	return b, "", nil
+}
+
+type errorString string
+
+func (e errorString) Error() string { return strings.TrimPrefix(string(e), "backend ") }
+
+// Describe names a backend and its device for the start line.
+func Describe(b tensor.Backend) string {
+	dev := b.Caps().Device
+	if dev == "" || strings.EqualFold(dev, b.Name()) {
+		return b.Name()
+	}
+	return b.Name() + " (" + dev + ")"
+}
