@@ -14,7 +14,7 @@ var manifest = []Meta{
 		LocalSize:        [3]uint32{256, 1, 1},
 		LocalSizeSpecIDs: [3]int{0, -1, -1},
 		SpecConstants:    []SpecConstant{{ID: 0, Default: 256}},
-		SourceSHA256:     "97a01682189e8e7ec026fdee3e97acfca8b09f500128c6f60be5ff0f1d30bdb8",
+		SourceSHA256:     "5d9206c18335e50710c4ab40908924a7dc58daceb58697e55dac42ac56025bf6",
 	},
 	{
 		Name:             "bn_apply",
@@ -24,7 +24,7 @@ var manifest = []Meta{
 		LocalSize:        [3]uint32{256, 1, 1},
 		LocalSizeSpecIDs: [3]int{0, -1, -1},
 		SpecConstants:    []SpecConstant{{ID: 0, Default: 256}},
-		SourceSHA256:     "bfb805210e3a71dea26c4f7db2a8168238e6baa44f7a38204698e1c2f5de5196",
+		SourceSHA256:     "0a44023265d5114d29fedc7b3a83183098fbe2d962fe9c5ab4efc9fab52e646a",
 	},
 	{
 		Name:             "bn_bwd_stats",
@@ -35,7 +35,7 @@ var manifest = []Meta{
 		LocalSize:        [3]uint32{128, 1, 1},
 		LocalSizeSpecIDs: [3]int{0, -1, -1},
 		SpecConstants:    []SpecConstant{{ID: 0, Default: 128}},
-		SourceSHA256:     "928401e53ebbb4059c420832de166e07d6b90d0b1e99a6c8ab9cd0a12b8bad02",
+		SourceSHA256:     "6cd270f59fa4ee066016cb024ac6d61e65c94e54a32144ffb424b541c6fa3942",
 	},
 	{
 		Name:             "bn_bwd_apply",
@@ -45,7 +45,7 @@ var manifest = []Meta{
 		LocalSize:        [3]uint32{256, 1, 1},
 		LocalSizeSpecIDs: [3]int{0, -1, -1},
 		SpecConstants:    []SpecConstant{{ID: 0, Default: 256}},
-		SourceSHA256:     "0f6c93456cdda75a850c56f0a8a679b3d6e6bab8cada1bc26eb74b85c955596e",
+		SourceSHA256:     "9a69a97cbd139e4c94a8ff5c52f58b811a0c58e0b7bc12f7c1881f31b690f72a",
 	},
 	{
 		Name:             "bn_stats",
@@ -55,7 +55,7 @@ var manifest = []Meta{
 		LocalSize:        [3]uint32{128, 1, 1},
 		LocalSizeSpecIDs: [3]int{0, -1, -1},
 		SpecConstants:    []SpecConstant{{ID: 0, Default: 128}},
-		SourceSHA256:     "519c4156053c2175ca1021dd3abb4ce95dd590abe0894701e581c898437adaf0",
+		SourceSHA256:     "5147a7b25f866ef79933d5350425468943a63042a1cfac2d6142ae90d39cd8f1",
 	},
 	{
 		Name:             "conv2d",
@@ -65,7 +65,7 @@ var manifest = []Meta{
 		LocalSize:        [3]uint32{16, 16, 1},
 		LocalSizeSpecIDs: [3]int{0, 1, -1},
 		SpecConstants:    []SpecConstant{{ID: 0, Default: 16}, {ID: 1, Default: 16}, {ID: 2, Default: 4}, {ID: 3, Default: 4}},
-		SourceSHA256:     "d604e46a37fb99dcdf481eaee1aa23bc8aeb8cb8f6dcee8b3ca2f7bf51e68b2e",
+		SourceSHA256:     "85f3f4a7ecb3cef019ad6a708414e9aa29e5a146ebe333726d33787baa05937d",
 	},
 	{
 		Name:             "conv2d_bwd_data",
@@ -75,7 +75,7 @@ var manifest = []Meta{
 		LocalSize:        [3]uint32{16, 16, 1},
 		LocalSizeSpecIDs: [3]int{0, 1, -1},
 		SpecConstants:    []SpecConstant{{ID: 0, Default: 16}, {ID: 1, Default: 16}, {ID: 2, Default: 4}, {ID: 3, Default: 4}},
-		SourceSHA256:     "725b7f02a03a1d277e4948846a39005ec63594e0983ec73320c8dc76f018432e",
+		SourceSHA256:     "ba1aa236c8fa05b74453fddfe1dd5b3174bde662214e7b160389db9a3d2810a7",
 	},
 	{
 		Name:             "conv2d_bwd_weight",
@@ -85,7 +85,7 @@ var manifest = []Meta{
 		LocalSize:        [3]uint32{16, 16, 1},
 		LocalSizeSpecIDs: [3]int{0, 1, -1},
 		SpecConstants:    []SpecConstant{{ID: 0, Default: 16}, {ID: 1, Default: 16}, {ID: 2, Default: 4}, {ID: 3, Default: 4}},
-		SourceSHA256:     "f887b3e42f8c274b2d7245df5f52a9c7b1412b2bfdc0b4698722e50eebff719c",
+		SourceSHA256:     "df2c92175e00930c9d26b80d0ef767de3c0b1e16a9e8fd8343b34b9fb28ae1f8",
 	},
 	{
 		Name:             "copy",
@@ -95,28 +95,28 @@ var manifest = []Meta{
 		LocalSize:        [3]uint32{256, 1, 1},
 		LocalSizeSpecIDs: [3]int{0, -1, -1},
 		SpecConstants:    []SpecConstant{{ID: 0, Default: 256}},
-		SourceSHA256:     "63055f4ab07717778565f0aa9ccff24cf2df76bec1dd6d4b8537c34fc7dafd18",
+		SourceSHA256:     "eb59d2830897cea1ca4e1d22f2b8d82631ae2f851417a250e3735c852d00e51d",
 	},
 	{
 		Name:             "index_select",
 		File:             "index.comp",
 		Defines:          []string{"SELECT"},
 		Bindings:         []Binding{{Binding: 0, Writable: true}, {Binding: 1, Writable: false}, {Binding: 2, Writable: false}, {Binding: 3, Writable: true}},
-		PushSize:         32,
+		PushSize:         40,
 		LocalSize:        [3]uint32{256, 1, 1},
 		LocalSizeSpecIDs: [3]int{0, -1, -1},
 		SpecConstants:    []SpecConstant{{ID: 0, Default: 256}},
-		SourceSHA256:     "918918949ffff88f6c553cbfe190937e06b862505a1e8ab963e4319dcde09d8d",
+		SourceSHA256:     "956c00365e1d7227183538c1f6757fa64b69e91da153ba9ae2b9a08718c6006c",
 	},
 	{
 		Name:             "index_add",
 		File:             "index.comp",
 		Bindings:         []Binding{{Binding: 0, Writable: true}, {Binding: 1, Writable: false}, {Binding: 2, Writable: false}, {Binding: 3, Writable: true}},
-		PushSize:         32,
+		PushSize:         40,
 		LocalSize:        [3]uint32{256, 1, 1},
 		LocalSizeSpecIDs: [3]int{0, -1, -1},
 		SpecConstants:    []SpecConstant{{ID: 0, Default: 256}},
-		SourceSHA256:     "37752ef16ea497a24a31b93ca55b5b99fb27d784341247dd9f4aedd6fe953cec",
+		SourceSHA256:     "16dae2a7bded725addecee41c6587c2ee845e2552716a669c1cb3ca002a305b3",
 	},
 	{
 		Name:             "l2norm",
@@ -126,17 +126,17 @@ var manifest = []Meta{
 		LocalSize:        [3]uint32{64, 1, 1},
 		LocalSizeSpecIDs: [3]int{0, -1, -1},
 		SpecConstants:    []SpecConstant{{ID: 0, Default: 64}},
-		SourceSHA256:     "43509c6c01bfb68ea6127868888ecdd22ae7805b4a0c30c968e25447a596b663",
+		SourceSHA256:     "96f061e50a56b61c2b2d38a951f5e04a475107e2c6a854735b07f137db6307e7",
 	},
 	{
 		Name:             "matmul",
 		File:             "matmul.comp",
 		Bindings:         []Binding{{Binding: 0, Writable: true}, {Binding: 1, Writable: false}, {Binding: 2, Writable: false}},
-		PushSize:         64,
+		PushSize:         68,
 		LocalSize:        [3]uint32{16, 16, 1},
 		LocalSizeSpecIDs: [3]int{0, 1, -1},
 		SpecConstants:    []SpecConstant{{ID: 0, Default: 16}, {ID: 1, Default: 16}, {ID: 2, Default: 4}, {ID: 3, Default: 4}},
-		SourceSHA256:     "aac9138d1069fc3688c4f9fdadba57378ce3b46cd68aa11e84a9c145212e717c",
+		SourceSHA256:     "62336ae125ad2bee15ad2f1bbebeb47b0a3f83939dc1b07a048f022ad9052b56",
 	},
 	{
 		Name:             "adam",
@@ -147,7 +147,7 @@ var manifest = []Meta{
 		LocalSize:        [3]uint32{256, 1, 1},
 		LocalSizeSpecIDs: [3]int{0, -1, -1},
 		SpecConstants:    []SpecConstant{{ID: 0, Default: 256}},
-		SourceSHA256:     "b17de15e79c2fa62c111a5321509e02cf9367df31ce32feff59358ad5bb5b10a",
+		SourceSHA256:     "88ddf4a9c34c5da4bfd7279bcf9792ed728c9d1b087d1068f9aba0ab7ef182e2",
 	},
 	{
 		Name:             "sgd",
@@ -157,7 +157,7 @@ var manifest = []Meta{
 		LocalSize:        [3]uint32{256, 1, 1},
 		LocalSizeSpecIDs: [3]int{0, -1, -1},
 		SpecConstants:    []SpecConstant{{ID: 0, Default: 256}},
-		SourceSHA256:     "b42cc6b9064388c40757391a10a3ac312d9edb17c154f6db38f03a3e40d65201",
+		SourceSHA256:     "758c2b5f54a11315c0cc10a8491dbf323a8f2b81cacf8fb03faf37d4912aadf3",
 	},
 	{
 		Name:             "maxpool",
@@ -168,7 +168,7 @@ var manifest = []Meta{
 		LocalSize:        [3]uint32{256, 1, 1},
 		LocalSizeSpecIDs: [3]int{0, -1, -1},
 		SpecConstants:    []SpecConstant{{ID: 0, Default: 256}},
-		SourceSHA256:     "ebef9a2a2c10e7bddd2ef91d46e3b5f811ef1cd221d573011844db20f2c66785",
+		SourceSHA256:     "d4075243aaed86c79a5d6d9c8cd0c046a2a9950a6e9c83086683ae0ba301d443",
 	},
 	{
 		Name:             "maxpool_bwd",
@@ -179,7 +179,7 @@ var manifest = []Meta{
 		LocalSize:        [3]uint32{256, 1, 1},
 		LocalSizeSpecIDs: [3]int{0, -1, -1},
 		SpecConstants:    []SpecConstant{{ID: 0, Default: 256}},
-		SourceSHA256:     "9f84e59516d25f67addf7207b1bcd4b5c36dd5e08c7af4844d03a8f06d980734",
+		SourceSHA256:     "3ce6ba3f337715867655e483f5bc3be4e76bf7290dff6530d4df5da7bd839be0",
 	},
 	{
 		Name:             "avgpool",
@@ -189,7 +189,7 @@ var manifest = []Meta{
 		LocalSize:        [3]uint32{256, 1, 1},
 		LocalSizeSpecIDs: [3]int{0, -1, -1},
 		SpecConstants:    []SpecConstant{{ID: 0, Default: 256}},
-		SourceSHA256:     "8d092c7148546515cde670762b009409cf593e2150681c93b3674ec14a0c4d26",
+		SourceSHA256:     "4afde868d43ff17e58de370a94f9eb4af6dc49916be0e096e122265a0b89bdef",
 	},
 	{
 		Name:             "avgpool_bwd",
@@ -200,7 +200,7 @@ var manifest = []Meta{
 		LocalSize:        [3]uint32{256, 1, 1},
 		LocalSizeSpecIDs: [3]int{0, -1, -1},
 		SpecConstants:    []SpecConstant{{ID: 0, Default: 256}},
-		SourceSHA256:     "e0abedd6f5681ea29479d84ec76f325239bff8c0869e572df030bd95326a03e9",
+		SourceSHA256:     "b36e86a2ab42c82e9be496a72e3f696b2b7631745f62a92fb2decdabeb53b9ed",
 	},
 	{
 		Name:             "reduce",
@@ -210,7 +210,7 @@ var manifest = []Meta{
 		LocalSize:        [3]uint32{128, 1, 1},
 		LocalSizeSpecIDs: [3]int{0, -1, -1},
 		SpecConstants:    []SpecConstant{{ID: 0, Default: 128}},
-		SourceSHA256:     "f3f066db0b739033c15f1cd581c283f408de014b461beb520cbfe464c6d11f26",
+		SourceSHA256:     "23ec7d6c8d4195262db2f3ba598ef21ab9f8b6b193aff3ea2db37d71b3f4eed1",
 	},
 	{
 		Name:             "reduce_argmax",
@@ -221,7 +221,7 @@ var manifest = []Meta{
 		LocalSize:        [3]uint32{128, 1, 1},
 		LocalSizeSpecIDs: [3]int{0, -1, -1},
 		SpecConstants:    []SpecConstant{{ID: 0, Default: 128}},
-		SourceSHA256:     "8d98e8a1734a102b7619bdc15a540fb89bab852b6d971969b34a8c102f28358d",
+		SourceSHA256:     "9c1870d0317090b0ad9bbe690a420f6222bf80c247b802bd5800c08e3568f736",
 	},
 	{
 		Name:             "reduce_seq",
@@ -232,7 +232,7 @@ var manifest = []Meta{
 		LocalSize:        [3]uint32{64, 1, 1},
 		LocalSizeSpecIDs: [3]int{0, -1, -1},
 		SpecConstants:    []SpecConstant{{ID: 0, Default: 64}},
-		SourceSHA256:     "d568fe98ef81091d3ed7266fc1d476d8f04e4ea55afb10fecfa80f4185038432",
+		SourceSHA256:     "b745174f7cb772eb5547d24a3caba91e52add009e3ab8210be0d3d243c3cbdeb",
 	},
 	{
 		Name:             "reduce_seq_argmax",
@@ -243,7 +243,7 @@ var manifest = []Meta{
 		LocalSize:        [3]uint32{64, 1, 1},
 		LocalSizeSpecIDs: [3]int{0, -1, -1},
 		SpecConstants:    []SpecConstant{{ID: 0, Default: 64}},
-		SourceSHA256:     "b9e8f9a827d4ce1976eb9f15113c51888563a55767d4a3c551a5ecd3b911e232",
+		SourceSHA256:     "8ad4756508696537201914d05470553d674e5c6673015543905f87ab2f447f6c",
 	},
 	{
 		Name:             "unary",
@@ -253,7 +253,7 @@ var manifest = []Meta{
 		LocalSize:        [3]uint32{256, 1, 1},
 		LocalSizeSpecIDs: [3]int{0, -1, -1},
 		SpecConstants:    []SpecConstant{{ID: 0, Default: 256}},
-		SourceSHA256:     "b7903cab198fffa8edf0305232767f0e09feff0d706bfdef405130e068443ba2",
+		SourceSHA256:     "649ee39dd1c2649b998109f5214354d970f2c6f5c10b709395f92c0d50f59855",
 	},
 	{
 		Name:             "where",
@@ -263,6 +263,6 @@ var manifest = []Meta{
 		LocalSize:        [3]uint32{256, 1, 1},
 		LocalSizeSpecIDs: [3]int{0, -1, -1},
 		SpecConstants:    []SpecConstant{{ID: 0, Default: 256}},
-		SourceSHA256:     "1a517ce45a0cfbec0495c008216055757cbbcfec08f752987252b4bfcf2bc265",
+		SourceSHA256:     "573178f32b9e7c604866f03f433fb531e2209ab8bae362fbf2b96db38ae14a14",
 	},
 }

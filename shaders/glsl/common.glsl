@@ -14,10 +14,11 @@ uint flat_group() {
 	return gl_WorkGroupID.x + gl_NumWorkGroups.x * (gl_WorkGroupID.y + gl_NumWorkGroups.y * gl_WorkGroupID.z);
 }
 
-// flat_index is the linear invocation index of a 1-D kernel.
-uint flat_index() {
-	return flat_group() * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
-}
+// flat_index() is the linear invocation index of a 1-D kernel. It is a
+// macro, not a function: gl_WorkGroupSize is fixed by the kernel's layout
+// declaration, which follows this include, and a function defined here
+// would see the default size (1, 1, 1).
+#define flat_index() (flat_group() * gl_WorkGroupSize.x + gl_LocalInvocationID.x)
 
 // spow is x^y with the IEEE/Go semantics for negative bases and zeros
 // (GLSL pow is undefined for x < 0 and for x == 0 with y <= 0).

@@ -4,7 +4,9 @@
 // index_select  out[o, j, i] = x[o, idx[j], i]  (bitwise: float32 or int32)
 // index_add     out[o, idx[j], i] += src[o, j, i]; one invocation owns a
 //               column (o, i) and walks j in order, so it needs no atomics
-//               and is deterministic.
+//               and is deterministic. The host splits long index lists
+//               into launches over [j0, j1) (llvmpipe stops an invocation
+//               after 65535 loop iterations); they run in order.
 // An index outside [0, n) sets the error buffer (err[0] = tag of the op,
 // err[1] = the index, err[2] = its position; first writer wins) and the
 // element is skipped (index_select writes 0); the host raises the error at
@@ -29,6 +31,7 @@ layout(std430, set = 0, binding = 3) buffer Err { uint err[]; };
 layout(push_constant) uniform P {
 	uint outer, n, inner, k;
 	uint x_off, idx_off, out_off, tag;
+	uint j0, j1; // index_add: the slice of idx this launch adds
 } p;
 
 void report(int v, uint j) {
@@ -54,7 +57,7 @@ void main() {
 #else
 	if (t >= p.outer * p.inner) return;
 	uint ii = t % p.inner, ro = t / p.inner;
-	for (uint j = 0; j < p.k; ++j) {
+	for (uint j = p.j0; j < p.j1; ++j) {
 		int v = idx[p.idx_off + j];
 		if (v < 0 || v >= int(p.n)) {
 			report(v, j);

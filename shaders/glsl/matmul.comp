@@ -1,6 +1,12 @@
 #version 450
 // matmul: C[b] = A[b] @ B[b] for a batch of strided operands.
 //
+// With ksplit > 1 the K range is cut into ksplit slices: workgroup z covers
+// batch z / ksplit and slice z % ksplit, and writes its partial product to
+// c_off + slice*batch*M*N (the host sums the slices in a fixed order). This
+// bounds the loop length per invocation (llvmpipe stops any invocation after
+// 65535 loop iterations).
+//
 // A element (m, k) of batch b is at a_off + b*a_bs + m*a_sm + k*a_sk, so a
 // transposed operand is just swapped strides and a broadcast batch has
 // a_bs = 0. C is dense [batch, M, N] from c_off.
@@ -24,11 +30,16 @@ layout(push_constant) uniform P {
 	uint M, N, K, z0;
 	uint a_off, b_off, c_off, gx0;
 	uint a_bs, a_sm, a_sk, gy0;
-	uint b_bs, b_sk, b_sn, pad2;
+	uint b_bs, b_sk, b_sn, ksplit;
+	uint batch;
 } p;
 
 void main() {
-	uint bz = gl_WorkGroupID.z + p.z0;
+	uint zz = gl_WorkGroupID.z + p.z0;
+	uint ks = max(p.ksplit, 1u);
+	uint bz = zz / ks, slice = zz % ks;
+	uint kchunk = (p.K + ks - 1u) / ks;
+	uint k0 = slice * kchunk, k1 = min(p.K, k0 + kchunk);
 	uint row0 = (gl_WorkGroupID.y + p.gy0) * gl_WorkGroupSize.y * TM + gl_LocalInvocationID.y;
 	uint col0 = (gl_WorkGroupID.x + p.gx0) * gl_WorkGroupSize.x * TN + gl_LocalInvocationID.x;
 	uint ab = p.a_off + bz * p.a_bs;
@@ -50,7 +61,7 @@ void main() {
 		cok[j] = cidx < p.N;
 		bcol[j] = bb + min(cidx, p.N - 1) * p.b_sn;
 	}
-	for (uint k = 0; k < p.K; ++k) {
+	for (uint k = k0; k < k1; ++k) {
 		float av[TM];
 		float bv[TN];
 		for (uint i = 0; i < TM; ++i) av[i] = a[arow[i] + k * p.a_sk];
@@ -58,7 +69,7 @@ void main() {
 		for (uint i = 0; i < TM; ++i)
 			for (uint j = 0; j < TN; ++j) acc[i][j] = fma(av[i], bv[j], acc[i][j]);
 	}
-	uint cb = p.c_off + bz * p.M * p.N;
+	uint cb = p.c_off + (slice * p.batch + bz) * p.M * p.N;
 	for (uint i = 0; i < TM; ++i) {
 		if (!rok[i]) continue;
 		uint r = row0 + i * gl_WorkGroupSize.y;

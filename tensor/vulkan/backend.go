@@ -4,6 +4,7 @@ package vulkan
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -79,6 +80,10 @@ type Backend struct {
 	stats     Stats
 
 	maxDispatches int
+	// loopLimit is the number of loop iterations after which the driver
+	// silently stops an invocation (llvmpipe: 65535, shared by all loops of
+	// a shader); 0 when the driver has no such limit.
+	loopLimit uint64
 
 	errBuf     *vkBuffer
 	errTags    map[uint32]string
@@ -124,6 +129,9 @@ func New(spec string) (*Backend, error) {
 		serial:        1,
 	}
 	b.desc = fmt.Sprintf("device %d %q (%s)", idx, b.info.Name, b.info.Type)
+	if isLLVMpipe(b.info) {
+		b.loopLimit = llvmpipeLoopLimit
+	}
 	if err := b.checkLimits(); err != nil {
 		return nil, err
 	}
@@ -337,4 +345,52 @@ func (b *Backend) destroy() {
 	}
 	vk.DestroyDevice(b.dev, nil)
 	b.dev = nil
+}
+
+// llvmpipeLoopLimit is gallivm's LP_MAX_TGSI_LOOP_ITERATIONS: every loop
+// back-edge of an invocation decrements one shared counter, and at zero all
+// loops exit early, silently truncating the computation.
+const llvmpipeLoopLimit = 65535
+
+func isLLVMpipe(d DeviceInfo) bool {
+	return strings.Contains(strings.ToLower(d.DriverName), "llvmpipe") || strings.HasPrefix(strings.ToLower(d.Name), "llvmpipe")
+}
+
+// loopBudget is the number of loop iterations one invocation may run
+// (unlimited when the driver has no limit).
+func (b *Backend) loopBudget() uint64 {
+	if b.loopLimit == 0 {
+		return ^uint64(0)
+	}
+	return b.loopLimit - 64 // margin for the short fixed loops of a kernel
+}
+
+// checkTrips refuses a launch whose invocations would run more loop
+// iterations than the driver executes (rather than return a wrong result).
+func (b *Backend) checkTrips(op string, trips uint64) error {
+	if trips > b.loopBudget() {
+		return fmt.Errorf("vulkan: %s needs %d loop iterations per invocation; %s stops invocations after %d", op, trips, b.desc, b.loopLimit)
+	}
+	return nil
+}
+
+// wgFor picks the workgroup size of a per-output reduction kernel: the
+// default, or up to 1024 (within the device limit) when each invocation
+// would otherwise loop more than 4096 times.
+func (b *Backend) wgFor(def uint32, n uint64, passes uint64) uint32 {
+	wg := def
+	limit := min(uint32(1024), b.info.Limits.MaxComputeWorkGroupInvocations, b.info.Limits.MaxComputeWorkGroupSize[0])
+	for wg < limit && passes*ceilDiv(n, uint64(wg)) > 4096 {
+		wg *= 2
+	}
+	return wg
+}
+
+// treeTrips is the loop count of a shared-memory tree over wg slots.
+func treeTrips(wg uint32) uint64 {
+	t := uint64(0)
+	for s := wg / 2; s > 0; s >>= 1 {
+		t++
+	}
+	return t
 }

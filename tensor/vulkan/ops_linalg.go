@@ -13,11 +13,12 @@ type pcReduce struct {
 }
 
 type pcMatmul struct {
-	M, N, K, Z0         uint32
-	AOff, BOff, COff    uint32
-	GX0                 uint32
-	ABs, ASm, ASk, GY0  uint32
-	BBs, BSk, BSn, Pad2 uint32
+	M, N, K, Z0           uint32
+	AOff, BOff, COff      uint32
+	GX0                   uint32
+	ABs, ASm, ASk, GY0    uint32
+	BBs, BSk, BSn, KSplit uint32
+	Batch                 uint32
 }
 
 type pcL2 struct {
@@ -67,7 +68,21 @@ func (b *Backend) reduce(op tensor.ReduceOp, out arg, outOff int, x arg, xOff in
 	if op == tensor.ReduceArgmax {
 		name += "_argmax"
 	}
-	k, err := b.kernel(name, nil)
+	passes := uint64(1)
+	if op == tensor.ReduceVariance {
+		passes = 2
+	}
+	var spec map[int]uint32
+	trips := passes * uint64(n)
+	if !seq {
+		wg := b.wgFor(128, uint64(n), passes)
+		spec = map[int]uint32{0: wg}
+		trips = passes * (ceilDiv(uint64(n), uint64(wg)) + treeTrips(wg))
+	}
+	if err := b.checkTrips("Reduce "+op.String(), trips); err != nil {
+		return err
+	}
+	k, err := b.kernel(name, spec)
 	if err != nil {
 		return err
 	}
@@ -159,12 +174,36 @@ func (b *Backend) MatMul(out, a, bm tensor.View, batch, m, n, k int, transA, tra
 	}
 	tileN := uint64(kern.local[0]) * uint64(kern.spec[3])
 	tileM := uint64(kern.local[1]) * uint64(kern.spec[2])
-	return b.dispatch3(kern, []arg{oa, A.arg, B.arg}, ceilDiv(uint64(n), tileN), ceilDiv(uint64(m), tileM), uint64(batch),
-		func(x0, y0, z0 uint32) any {
-			p := pc
-			p.GX0, p.GY0, p.Z0 = x0, y0, z0
-			return p
-		})
+	// Slices of K bound the loop length per invocation.
+	ksplit := ceilDiv(uint64(k), b.loopBudget())
+	pc.KSplit, pc.Batch = uint32(ksplit), uint32(batch)
+	launch := func(c arg) error {
+		return b.dispatch3(kern, []arg{c, A.arg, B.arg}, ceilDiv(uint64(n), tileN), ceilDiv(uint64(m), tileM), uint64(batch)*ksplit,
+			func(x0, y0, z0 uint32) any {
+				p := pc
+				p.GX0, p.GY0, p.Z0 = x0, y0, z0
+				return p
+			})
+	}
+	if ksplit == 1 {
+		return launch(oa)
+	}
+	total := uint64(batch * m * n)
+	scratchBytes := ksplit * total * 4
+	if scratchBytes > uint64(b.info.Limits.MaxStorageBufferRange) {
+		return fmt.Errorf("vulkan: %s: K=%d needs %d slices of partial products (%d bytes), more than maxStorageBufferRange %d on %s",
+			name, k, ksplit, scratchBytes, b.info.Limits.MaxStorageBufferRange, b.desc)
+	}
+	scratch, err := b.allocInternal(scratchBytes, kindDevice)
+	if err != nil {
+		return fmt.Errorf("vulkan: %s: split-K scratch: %w", name, err)
+	}
+	defer scratch.Release()
+	pc.COff = 0
+	if err := launch(bufArg(scratch)); err != nil {
+		return err
+	}
+	return b.reduce(tensor.ReduceSum, oa, out.Offset, bufArg(scratch), 0, 1, int(ksplit), int(total), true)
 }
 
 func ceilDiv(a, b uint64) uint64 { return (a + b - 1) / b }
@@ -203,7 +242,11 @@ func (b *Backend) L2Normalize(out, x tensor.View, rows, d int, eps float32) erro
 	if err != nil {
 		return err
 	}
-	k, err := b.kernel("l2norm", nil)
+	wg := b.wgFor(64, uint64(d), 2)
+	if err := b.checkTrips(name, 2*ceilDiv(uint64(d), uint64(wg))+treeTrips(wg)); err != nil {
+		return err
+	}
+	k, err := b.kernel("l2norm", map[int]uint32{0: wg})
 	if err != nil {
 		return err
 	}

@@ -39,6 +39,7 @@ type pcBNBwdApply struct {
 
 type pcIndex struct {
 	Outer, N, Inner, K, XOff, IdxOff, OutOff, Tag uint32
+	J0, J1                                        uint32
 }
 
 type pcAdam struct {
@@ -122,6 +123,9 @@ func (b *Backend) Conv2D(out, x, w, bias tensor.View, p tensor.Conv2DParams) err
 		}
 		pc.Off2, pc.Flag = uint32(bias.Offset), 1
 	}
+	if err := b.checkTrips(name, uint64(p.KH+p.KH*p.KW+p.KH*p.KW*p.Cin)); err != nil {
+		return err
+	}
 	k, err := b.kernel("conv2d", b.convConfig("conv2d", p))
 	if err != nil {
 		return err
@@ -151,6 +155,9 @@ func (b *Backend) Conv2DBackwardData(dx, dy, w tensor.View, p tensor.Conv2DParam
 	}
 	pc := convPush(p)
 	pc.Off0, pc.Off1, pc.OutOff = uint32(dy.Offset), uint32(w.Offset), uint32(dx.Offset)
+	if err := b.checkTrips(name, uint64(p.KH+p.KH*p.KW+p.KH*p.KW*p.Cout)); err != nil {
+		return err
+	}
 	k, err := b.kernel("conv2d_bwd_data", b.convConfig("conv2d_bwd_data", p))
 	if err != nil {
 		return err
@@ -189,6 +196,11 @@ func (b *Backend) Conv2DBackwardWeight(dw, x, dy tensor.View, p tensor.Conv2DPar
 	ktot := p.N * p.OH * p.OW
 	tiles := ceilDiv(uint64(ncol), uint64(k.local[0]*k.spec[3])) * ceilDiv(uint64(p.Cout), uint64(k.local[1]*k.spec[2]))
 	splits := splitK(tiles, uint64(ktot), uint64(nw)*4, uint64(b.info.Limits.MaxStorageBufferRange), uint64(b.info.Limits.MaxComputeWorkGroupCount[2]))
+	// Slices must also respect the driver's loop limit.
+	splits = max(splits, int(ceilDiv(uint64(ktot), b.loopBudget())))
+	if uint64(splits*nw)*4 > uint64(b.info.Limits.MaxStorageBufferRange) {
+		return fmt.Errorf("vulkan: %s: %d slices of K=%d need %d bytes of partial sums, more than maxStorageBufferRange on %s", name, splits, ktot, splits*nw*4, b.desc)
+	}
 	pc := convPush(p)
 	pc.Off0, pc.Off1 = uint32(x.Offset), uint32(dy.Offset)
 	pc.Flag = uint32(ceilDiv(uint64(ktot), uint64(splits)))
@@ -383,7 +395,12 @@ func (b *Backend) BatchNormForward(out, mean, invstd, x, gamma, beta, runMean, r
 			return err
 		}
 	}
-	ks, err := b.kernel("bn_stats", nil)
+	cnt := uint64(p.N * p.HW)
+	wg := b.wgFor(128, cnt, 2)
+	if err := b.checkTrips(name, 2*(ceilDiv(cnt, uint64(wg))+treeTrips(wg))); err != nil {
+		return err
+	}
+	ks, err := b.kernel("bn_stats", map[int]uint32{0: wg})
 	if err != nil {
 		return err
 	}
@@ -433,7 +450,12 @@ func (b *Backend) BatchNormBackward(dx, dgamma, dbeta, dy, x, gamma, mean, invst
 			return err
 		}
 	}
-	ks, err := b.kernel("bn_bwd_stats", nil)
+	cnt := uint64(p.N * p.HW)
+	wg := b.wgFor(128, cnt, 1)
+	if err := b.checkTrips(name, ceilDiv(cnt, uint64(wg))+treeTrips(wg)); err != nil {
+		return err
+	}
+	ks, err := b.kernel("bn_bwd_stats", map[int]uint32{0: wg})
 	if err != nil {
 		return err
 	}
@@ -530,7 +552,17 @@ func (b *Backend) IndexAdd(out, src, idx tensor.View, outer, n, inner int) error
 	tag := b.errorTag(fmt.Sprintf("IndexAdd of %d indices into an axis of %d", k, n))
 	pc := pcIndex{Outer: uint32(outer), N: uint32(n), Inner: uint32(inner), K: uint32(k), XOff: uint32(src.Offset),
 		IdxOff: uint32(idx.Offset), OutOff: uint32(out.Offset), Tag: tag}
-	return b.dispatch(kern, []arg{oa, sa, ia, {buf: b.errBuf, untracked: true}}, pc, g)
+	// Launches over slices of idx keep each invocation's loop within the
+	// driver's limit; they accumulate in order, so the sum stays
+	// deterministic.
+	step := int(min(b.loopBudget(), uint64(k)))
+	for j0 := 0; j0 < k; j0 += step {
+		pc.J0, pc.J1 = uint32(j0), uint32(min(k, j0+step))
+		if err := b.dispatch(kern, []arg{oa, sa, ia, {buf: b.errBuf, untracked: true}}, pc, g); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // optimArgs validates equally long dense float32 operands.
