@@ -16,8 +16,11 @@ func OpenBackend(spec string) (b tensor.Backend, notice string, err error) {
 		if err != nil {
 			return nil, "", err
 		}
-		if b.Name() == "cpu" && len(notices) > 0 {
+		switch {
+		case b.Name() == "cpu" && len(notices) > 0:
 			notice = "note: no Vulkan device usable (" + OneLine(errorString(notices[0])) + "); using the CPU backend"
+		case cpuDevice(b.Caps().Device):
+			notice = "note: the Vulkan device is " + b.Caps().Device + ", which runs on the CPU; if training is slow, compare with -backend cpu"
 		}
 		return b, notice, nil
 	}
@@ -39,4 +42,11 @@ func Describe(b tensor.Backend) string {
 		return b.Name()
 	}
 	return b.Name() + " (" + dev + ")"
+}
+
+// cpuDevice reports whether a Vulkan device name is a CPU implementation
+// (Mesa's lavapipe reports "llvmpipe", Google's SwiftShader its name).
+func cpuDevice(name string) bool {
+	n := strings.ToLower(name)
+	return strings.Contains(n, "llvmpipe") || strings.Contains(n, "lavapipe") || strings.Contains(n, "swiftshader")
 }
