@@ -154,7 +154,7 @@ func sizeClass(n uint64) uint64 {
 	if n <= 4096 {
 		return (n + minClass - 1) / minClass * minClass
 	}
-	step := uint64(1) << (bits.Len64(n-1) - 3)
+	step := uint64(1) << (bits.Len64(n-1) - 4) // a power of two >= n, over 8
 	return (n + step - 1) / step * step
 }
 

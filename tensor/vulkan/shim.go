@@ -41,6 +41,24 @@ static const char* vkg_load(const char* name) {
 
 static void* vkg_gipa_ptr(void) { return (void*)vkg_gipa; }
 
+// vkg_probe opens name and looks up vkGetInstanceProcAddr without keeping
+// either; it returns NULL or a message.
+static const char* vkg_probe(const char* name) {
+	void* lib = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+	if (!lib) {
+		const char* e = dlerror();
+		snprintf(vkg_err, sizeof vkg_err, "%s", e ? e : "dlopen failed");
+		return vkg_err;
+	}
+	void* f = dlsym(lib, "vkGetInstanceProcAddr");
+	dlclose(lib);
+	if (!f) {
+		snprintf(vkg_err, sizeof vkg_err, "%s has no vkGetInstanceProcAddr", name);
+		return vkg_err;
+	}
+	return NULL;
+}
+
 // Structure types (Vulkan 1.1/1.2 core values).
 #define VKG_ST_PROPS2 1000059001
 #define VKG_ST_SUBGROUP 1000094000
@@ -174,12 +192,27 @@ import (
 // only installed by the -dev package, so it is deliberately not used.
 const loaderName = "libvulkan.so.1"
 
+func loaderError(name, msg string) error {
+	return fmt.Errorf("cannot load the Vulkan loader %s (install libvulkan1): %s", name, msg)
+}
+
+// probeLoader checks that name can be loaded as a Vulkan loader, without
+// keeping it loaded.
+func probeLoader(name string) error {
+	cname := C.CString(name)
+	defer C.free(unsafe.Pointer(cname))
+	if msg := C.vkg_probe(cname); msg != nil {
+		return loaderError(name, C.GoString(msg))
+	}
+	return nil
+}
+
 // loadLoader dlopens the Vulkan loader and initialises the binding.
 func loadLoader() error {
 	cname := C.CString(loaderName)
 	defer C.free(unsafe.Pointer(cname))
 	if msg := C.vkg_load(cname); msg != nil {
-		return fmt.Errorf("cannot load the Vulkan loader %s (install libvulkan1): %s", loaderName, C.GoString(msg))
+		return loaderError(loaderName, C.GoString(msg))
 	}
 	vk.SetGetInstanceProcAddr(C.vkg_gipa_ptr())
 	if err := vk.Init(); err != nil {
