@@ -238,13 +238,23 @@ func (s *Session) finishEpoch() error {
 	// Results first, then the checkpoint: a crash in between leaves a
 	// metrics row that a resume from the previous checkpoint recomputes.
 	if err := s.writeResults(ev); err != nil {
-		return err
+		return s.writeFailed(err)
 	}
 	if _, err := s.checkpoint(); err != nil {
-		return err
+		return s.writeFailed(err)
 	}
 	s.Report.EndEpoch(rec, s.Config.Train.Epochs)
 	return nil
+}
+
+// writeFailed explains a failed write (a full disk, a removed folder):
+// the files written before are whole, and the run can continue.
+func (s *Session) writeFailed(err error) error {
+	hint := "no checkpoint was written yet; free space and start again"
+	if s.lastCkpt != "" {
+		hint = fmt.Sprintf("earlier results and the checkpoint %s are intact; free space and continue with -resume -out %s", s.lastCkpt, s.Out)
+	}
+	return fmt.Errorf("%w (%s)", err, hint)
 }
 
 // evaluate evaluates without training (a run of 0 epochs).
