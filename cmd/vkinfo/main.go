@@ -6,6 +6,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -23,7 +24,7 @@ func main() {
 		return
 	}
 	for _, d := range devs {
-		printDevice(d)
+		printDevice(os.Stdout, d)
 	}
 }
 
@@ -34,38 +35,38 @@ func mib(b uint64) string {
 	return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20))
 }
 
-func printDevice(d vulkan.DeviceInfo) {
-	fmt.Printf("device %d: %s\n", d.Index, d.Name)
-	fmt.Printf("  type:            %s (vendor 0x%04x, device 0x%04x)\n", d.Type, d.VendorID, d.DeviceID)
-	fmt.Printf("  API version:     %s\n", vulkan.VersionString(d.APIVersion))
+func printDevice(w io.Writer, d vulkan.DeviceInfo) {
+	fmt.Fprintf(w, "device %d: %s\n", d.Index, d.Name)
+	fmt.Fprintf(w, "  type:            %s (vendor 0x%04x, device 0x%04x)\n", d.Type, d.VendorID, d.DeviceID)
+	fmt.Fprintf(w, "  API version:     %s\n", vulkan.VersionString(d.APIVersion))
 	drv := d.DriverVersionString()
 	if d.DriverName != "" {
 		drv = fmt.Sprintf("%s (%s, %s)", drv, d.DriverName, d.DriverInfo)
 	}
-	fmt.Printf("  driver version:  %s\n", drv)
+	fmt.Fprintf(w, "  driver version:  %s\n", drv)
 	l := d.Limits
-	fmt.Println("  limits:")
-	fmt.Printf("    maxComputeWorkGroupCount:        %v\n", l.MaxComputeWorkGroupCount)
-	fmt.Printf("    maxComputeWorkGroupSize:         %v\n", l.MaxComputeWorkGroupSize)
-	fmt.Printf("    maxComputeWorkGroupInvocations:  %d\n", l.MaxComputeWorkGroupInvocations)
-	fmt.Printf("    maxComputeSharedMemorySize:      %d bytes\n", l.MaxComputeSharedMemorySize)
-	fmt.Printf("    maxStorageBufferRange:           %d bytes (%s)\n", l.MaxStorageBufferRange, mib(uint64(l.MaxStorageBufferRange)))
-	fmt.Printf("    minStorageBufferOffsetAlignment: %d\n", l.MinStorageBufferOffsetAlignment)
-	fmt.Printf("    maxPushConstantsSize:            %d bytes\n", l.MaxPushConstantsSize)
-	fmt.Printf("    maxBoundDescriptorSets:          %d\n", l.MaxBoundDescriptorSets)
-	fmt.Printf("    maxPerStageStorageBuffers:       %d\n", l.MaxPerStageStorageBuffers)
-	fmt.Printf("    maxMemoryAllocationCount:        %d\n", l.MaxMemoryAllocationCount)
+	fmt.Fprintln(w, "  limits:")
+	fmt.Fprintf(w, "    maxComputeWorkGroupCount:        %v\n", l.MaxComputeWorkGroupCount)
+	fmt.Fprintf(w, "    maxComputeWorkGroupSize:         %v\n", l.MaxComputeWorkGroupSize)
+	fmt.Fprintf(w, "    maxComputeWorkGroupInvocations:  %d\n", l.MaxComputeWorkGroupInvocations)
+	fmt.Fprintf(w, "    maxComputeSharedMemorySize:      %d bytes\n", l.MaxComputeSharedMemorySize)
+	fmt.Fprintf(w, "    maxStorageBufferRange:           %d bytes (%s)\n", l.MaxStorageBufferRange, mib(uint64(l.MaxStorageBufferRange)))
+	fmt.Fprintf(w, "    minStorageBufferOffsetAlignment: %d\n", l.MinStorageBufferOffsetAlignment)
+	fmt.Fprintf(w, "    maxPushConstantsSize:            %d bytes\n", l.MaxPushConstantsSize)
+	fmt.Fprintf(w, "    maxBoundDescriptorSets:          %d\n", l.MaxBoundDescriptorSets)
+	fmt.Fprintf(w, "    maxPerStageStorageBuffers:       %d\n", l.MaxPerStageStorageBuffers)
+	fmt.Fprintf(w, "    maxMemoryAllocationCount:        %d\n", l.MaxMemoryAllocationCount)
 	if l.MaxMemoryAllocationSize != 0 {
-		fmt.Printf("    maxMemoryAllocationSize:         %s\n", mib(l.MaxMemoryAllocationSize))
+		fmt.Fprintf(w, "    maxMemoryAllocationSize:         %s\n", mib(l.MaxMemoryAllocationSize))
 	}
-	fmt.Printf("    nonCoherentAtomSize:             %d\n", l.NonCoherentAtomSize)
-	fmt.Printf("    timestamps:                      %v (period %g ns)\n", l.TimestampComputeAndGraphics, l.TimestampPeriod)
+	fmt.Fprintf(w, "    nonCoherentAtomSize:             %d\n", l.NonCoherentAtomSize)
+	fmt.Fprintf(w, "    timestamps:                      %v (period %g ns)\n", l.TimestampComputeAndGraphics, l.TimestampPeriod)
 	if d.Subgroup.Known {
-		fmt.Printf("  subgroup:        size %d, compute %v, ops %s\n", d.Subgroup.Size, d.Subgroup.ComputeSupports, strings.Join(d.Subgroup.OperationNames(), ","))
+		fmt.Fprintf(w, "  subgroup:        size %d, compute %v, ops %s\n", d.Subgroup.Size, d.Subgroup.ComputeSupports, strings.Join(d.Subgroup.OperationNames(), ","))
 	} else {
-		fmt.Println("  subgroup:        unknown (vkGetPhysicalDeviceProperties2 unavailable)")
+		fmt.Fprintln(w, "  subgroup:        unknown (vkGetPhysicalDeviceProperties2 unavailable)")
 	}
-	fmt.Println("  queue families:")
+	fmt.Fprintln(w, "  queue families:")
 	for i, q := range d.QueueFamilies {
 		var caps []string
 		for bit, n := range []string{"graphics", "compute", "transfer", "sparse"} {
@@ -77,18 +78,18 @@ func printDevice(d vulkan.DeviceInfo) {
 		if i == d.ComputeQueueFamily {
 			mark = "  <- used"
 		}
-		fmt.Printf("    %d: %d queue(s), %s, timestamp bits %d%s\n", i, q.Count, strings.Join(caps, "|"), q.TimestampValidBits, mark)
+		fmt.Fprintf(w, "    %d: %d queue(s), %s, timestamp bits %d%s\n", i, q.Count, strings.Join(caps, "|"), q.TimestampValidBits, mark)
 	}
-	fmt.Println("  memory heaps:")
+	fmt.Fprintln(w, "  memory heaps:")
 	for i, h := range d.MemoryHeaps {
 		loc := ""
 		if h.DeviceLocal {
 			loc = " DEVICE_LOCAL"
 		}
-		fmt.Printf("    %d: %s%s\n", i, mib(h.Size), loc)
+		fmt.Fprintf(w, "    %d: %s%s\n", i, mib(h.Size), loc)
 	}
-	fmt.Println("  memory types:")
+	fmt.Fprintln(w, "  memory types:")
 	for i, t := range d.MemoryTypes {
-		fmt.Printf("    %d: heap %d, %s\n", i, t.HeapIndex, t.FlagNames())
+		fmt.Fprintf(w, "    %d: heap %d, %s\n", i, t.HeapIndex, t.FlagNames())
 	}
 }

@@ -226,6 +226,15 @@ func TestDispatchBound(t *testing.T) {
 	if v := x.Float32s(); v[0] != 11 || v[99] != 11 {
 		t.Errorf("got %v, want 11", v[0])
 	}
+	// Raising the bound after the frames were made: their descriptor pools
+	// are smaller than the new bound, so they submit when full.
+	b.SetMaxDispatches(1000)
+	for i := 0; i < 150; i++ {
+		x = tensor.AddScalar(x, 1)
+	}
+	if v := x.Float32s(); v[0] != 161 {
+		t.Errorf("got %v, want 161", v[0])
+	}
 }
 
 // TestReleaseWaitsForFence releases a buffer that recorded work still
@@ -323,9 +332,15 @@ func TestAllocationLimits(t *testing.T) {
 			break
 		}
 		held = append(held, x)
-		if len(held) > 8 {
+		if len(held) > 64 {
 			t.Fatal("the memory limit was not enforced")
 		}
+	}
+	b.mu.Lock()
+	reserved, limit := b.mem.reservedBytes(), b.mem.limit
+	b.mu.Unlock()
+	if reserved > limit {
+		t.Errorf("reserved %d bytes under a limit of %d", reserved, limit)
 	}
 	if len(held) == 0 {
 		t.Fatal("no allocation fit under the limit")

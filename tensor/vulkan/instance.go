@@ -149,7 +149,11 @@ func createInstance() (vk.Instance, error) {
 		ci.PNext = debugMessengerCreateInfo()
 	}
 	var inst vk.Instance
-	if err := vkError(vk.CreateInstance(&ci, nil, &inst)); err != nil {
+	r := vk.CreateInstance(&ci, nil, &inst)
+	if r == vk.ErrorIncompatibleDriver {
+		return nil, fmt.Errorf("vulkan: no Vulkan 1.1 driver found (vkCreateInstance: VK_ERROR_INCOMPATIBLE_DRIVER; install mesa-vulkan-drivers or a GPU driver, or check VK_ICD_FILENAMES): %w", tensor.ErrUnavailable)
+	}
+	if err := vkError(r); err != nil {
 		return nil, fmt.Errorf("vulkan: vkCreateInstance (API 1.1): %w: %w", err, tensor.ErrUnavailable)
 	}
 	if err := vk.InitInstance(inst); err != nil {

@@ -30,6 +30,7 @@ const (
 
 const (
 	defaultBlockSize = 64 << 20
+	hostBlockSize    = 4 << 20
 	minClass         = 256
 )
 
@@ -141,7 +142,12 @@ func newAllocator(b *Backend) (*allocator, error) {
 		return nil, fmt.Errorf("vulkan: %s offers no memory type for storage buffers (device %d, host-visible %d): %w", b.desc, dev, host, tensor.ErrUnavailable)
 	}
 	a.pools[kindDevice] = &pool{kind: kindDevice, typeIdx: uint32(dev), flags: b.info.MemoryTypes[dev].Flags, cache: map[uint64][]allocation{}}
-	a.pools[kindHost] = &pool{kind: kindHost, typeIdx: uint32(host), flags: b.info.MemoryTypes[host].Flags, cache: map[uint64][]allocation{}}
+	if host == dev {
+		// One memory type serves both (UMA, lavapipe): share the blocks.
+		a.pools[kindHost] = a.pools[kindDevice]
+	} else {
+		a.pools[kindHost] = &pool{kind: kindHost, typeIdx: uint32(host), flags: b.info.MemoryTypes[host].Flags, cache: map[uint64][]allocation{}}
+	}
 	return a, nil
 }
 
@@ -183,10 +189,11 @@ func (a *allocator) alloc(n uint64, kind memKind) (allocation, error) {
 			return al, nil
 		}
 	}
-	size := max(a.blockSize, alignUp(class, a.align))
-	if class > a.blockSize {
-		size = alignUp(class, a.align)
+	bs := a.blockSize
+	if p.kind == kindHost {
+		bs = min(bs, hostBlockSize) // staging and flags: keep pinned memory small
 	}
+	size := max(bs, alignUp(class, a.align))
 	if size > a.maxAlloc {
 		return allocation{}, fmt.Errorf("allocation of %d bytes exceeds maxMemoryAllocationSize %d", class, a.maxAlloc)
 	}
@@ -274,9 +281,9 @@ func (a *allocator) trim(p *pool) {
 }
 
 func (a *allocator) reservedBytes() uint64 {
-	var n uint64
-	for _, p := range a.pools {
-		n += p.reserved
+	n := a.pools[kindDevice].reserved
+	if a.pools[kindHost] != a.pools[kindDevice] {
+		n += a.pools[kindHost].reserved
 	}
 	return n
 }
@@ -339,8 +346,8 @@ func (a *allocator) freeBlock(p *pool, blk *block) {
 }
 
 func (a *allocator) destroy() {
-	for _, p := range a.pools {
-		if p == nil {
+	for i, p := range a.pools {
+		if p == nil || (i == int(kindHost) && p == a.pools[kindDevice]) {
 			continue
 		}
 		for _, blk := range p.blocks {

@@ -19,6 +19,8 @@ type frame struct {
 	fence      vk.Fence
 	pool       vk.DescriptorPool
 	sets       []vk.DescriptorSet // allocated from pool, not yet used
+	capacity   int                // descriptor sets the pool holds
+	allocated  int                // descriptor sets allocated since the reset
 	serial     uint64
 	inFlight   bool
 	dispatches int
@@ -121,6 +123,7 @@ func (b *Backend) newFrame() (*frame, error) {
 		return nil, fmt.Errorf("vkCreateFence: %w", err)
 	}
 	sets := uint32(b.maxDispatches + descriptorChunk)
+	f.capacity = int(sets)
 	dpi := vk.DescriptorPoolCreateInfo{
 		SType:         vk.StructureTypeDescriptorPoolCreateInfo,
 		MaxSets:       sets,
@@ -174,6 +177,7 @@ func (b *Backend) recording() (*frame, error) {
 		return nil, b.fail("vkResetDescriptorPool", err)
 	}
 	f.sets = f.sets[:0]
+	f.allocated = 0
 	bi := vk.CommandBufferBeginInfo{SType: vk.StructureTypeCommandBufferBeginInfo, Flags: vk.CommandBufferUsageFlags(vk.CommandBufferUsageOneTimeSubmitBit)}
 	err := vkError(vk.BeginCommandBuffer(f.cmd, &bi))
 	bi.Free()
@@ -208,7 +212,9 @@ func (b *Backend) prepare(reads, writes []access, dispatch bool) (*frame, error)
 	if err != nil {
 		return nil, err
 	}
-	if dispatch && f.dispatches >= b.maxDispatches {
+	// The descriptor pool of a frame made before SetMaxDispatches raised
+	// the bound may run out first.
+	if dispatch && (f.dispatches >= b.maxDispatches || (len(f.sets) == 0 && f.allocated >= f.capacity)) {
 		if err := b.flush(); err != nil {
 			return nil, err
 		}
@@ -288,18 +294,20 @@ func (b *Backend) dispatch(k *kernel, args []arg, push any, groups [3]uint32) er
 		return err
 	}
 	if len(f.sets) == 0 {
-		layouts := make([]vk.DescriptorSetLayout, descriptorChunk)
+		n := min(descriptorChunk, f.capacity-f.allocated)
+		layouts := make([]vk.DescriptorSetLayout, n)
 		for i := range layouts {
 			layouts[i] = b.setLayout
 		}
-		ai := vk.DescriptorSetAllocateInfo{SType: vk.StructureTypeDescriptorSetAllocateInfo, DescriptorPool: f.pool, DescriptorSetCount: descriptorChunk, PSetLayouts: layouts}
-		sets := make([]vk.DescriptorSet, descriptorChunk)
+		ai := vk.DescriptorSetAllocateInfo{SType: vk.StructureTypeDescriptorSetAllocateInfo, DescriptorPool: f.pool, DescriptorSetCount: uint32(n), PSetLayouts: layouts}
+		sets := make([]vk.DescriptorSet, n)
 		err := vkError(vk.AllocateDescriptorSets(b.dev, &ai, &sets[0]))
 		ai.Free()
 		if err != nil {
 			return b.fail("vkAllocateDescriptorSets", err)
 		}
 		f.sets = sets
+		f.allocated += n
 	}
 	set := f.sets[len(f.sets)-1]
 	f.sets = f.sets[:len(f.sets)-1]
