@@ -37,6 +37,9 @@ const (
 	bindings = 8
 	// pushBytes is the size of the shared push-constant range.
 	pushBytes = 128
+	// defaultGCMin is the smallest pool size that triggers a garbage
+	// collection before the pool grows.
+	defaultGCMin = 256 << 20
 )
 
 // Stats counts the work a backend has submitted.
@@ -47,6 +50,9 @@ type Stats struct {
 	Transfers  uint64 // fill, update and copy commands
 	Waits      uint64 // fence waits
 	Pipelines  uint64 // compute pipelines created
+	// Collections counts garbage collections run to reclaim device memory
+	// of tensors that were dropped without Release.
+	Collections uint64
 }
 
 // Backend is a tensor.Backend on one Vulkan device. Ops are recorded into a
@@ -97,6 +103,9 @@ type Backend struct {
 	deferred []deferredFree
 
 	liveBytes atomic.Int64
+	// gcTarget is the pool size at which the next allocation first
+	// collects garbage; gcMin is its floor.
+	gcTarget, gcMin uint64
 }
 
 // New opens a backend on the device chosen by spec: "" (VKGRAD_DEVICE, else
@@ -127,6 +136,8 @@ func New(spec string) (*Backend, error) {
 		errTags:       map[uint32]string{},
 		maxDispatches: DefaultMaxDispatches,
 		serial:        1,
+		gcMin:         defaultGCMin,
+		gcTarget:      defaultGCMin,
 	}
 	b.desc = fmt.Sprintf("device %d %q (%s)", idx, b.info.Name, b.info.Type)
 	if isLLVMpipe(b.info) {

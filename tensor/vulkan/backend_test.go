@@ -352,6 +352,32 @@ func TestAllocationLimits(t *testing.T) {
 	}
 }
 
+// TestDroppedTensorsAreCollected allocates far more than the pool target in
+// tensors that are dropped without Release: the backend must collect them
+// instead of growing without bound.
+func TestDroppedTensorsAreCollected(t *testing.T) {
+	b := freshBackend(t)
+	b.mu.Lock()
+	b.gcMin, b.gcTarget = 32<<20, 32<<20
+	b.mu.Unlock()
+	x := tensor.Ones(b, 1<<18)
+	for i := 0; i < 300; i++ { // 300 MiB of 1 MiB temporaries
+		x = tensor.AddScalar(x, 1)
+	}
+	if v := x.Float32s(); v[0] != 301 {
+		t.Errorf("got %v, want 301", v[0])
+	}
+	b.mu.Lock()
+	reserved := b.mem.reservedBytes()
+	b.mu.Unlock()
+	if reserved > 3*64<<20 {
+		t.Errorf("pool grew to %d bytes for 1 MiB live", reserved)
+	}
+	if b.Stats().Collections == 0 {
+		t.Error("no collection ran")
+	}
+}
+
 // TestIndexOutOfRange checks that an out-of-range index is an error at the
 // next host read, never a silent wrong answer.
 func TestIndexOutOfRange(t *testing.T) {

@@ -169,31 +169,42 @@ func alignUp(x, a uint64) uint64 { return (x + a - 1) / a * a }
 // errOOM marks a failed vkAllocateMemory (or the test limit).
 var errOOM = errors.New("out of device memory")
 
-// alloc returns an allocation of at least n bytes of the given kind.
-func (a *allocator) alloc(n uint64, kind memKind) (allocation, error) {
+// reuse returns an allocation of at least n bytes from the class cache or
+// the free space of existing blocks.
+func (a *allocator) reuse(n uint64, kind memKind) (allocation, bool) {
 	p := a.pools[kind]
 	class := sizeClass(n)
 	if l := p.cache[class]; len(l) > 0 {
 		al := l[len(l)-1]
 		p.cache[class] = l[:len(l)-1]
 		p.cached -= al.size
-		return al, nil
+		return al, true
 	}
 	if al, ok := a.carve(p, class); ok {
-		return al, nil
+		return al, true
 	}
 	// Return cached allocations to their blocks and try again.
 	if p.cached > 0 {
 		a.trim(p)
 		if al, ok := a.carve(p, class); ok {
-			return al, nil
+			return al, true
 		}
 	}
+	return allocation{}, false
+}
+
+// grow allocates a new block and carves n bytes from it.
+func (a *allocator) grow(n uint64, kind memKind) (allocation, error) {
+	p := a.pools[kind]
+	class := sizeClass(n)
 	bs := a.blockSize
 	if p.kind == kindHost {
 		bs = min(bs, hostBlockSize) // staging and flags: keep pinned memory small
 	}
 	size := max(bs, alignUp(class, a.align))
+	if size > a.maxAlloc {
+		size = alignUp(class, a.align)
+	}
 	if size > a.maxAlloc {
 		return allocation{}, fmt.Errorf("allocation of %d bytes exceeds maxMemoryAllocationSize %d", class, a.maxAlloc)
 	}
@@ -210,6 +221,15 @@ func (a *allocator) alloc(n uint64, kind memKind) (allocation, error) {
 		return allocation{}, fmt.Errorf("internal error: fresh block of %d bytes cannot hold %d", blk.size, class)
 	}
 	return al, nil
+}
+
+// alloc returns an allocation of at least n bytes, growing the pool when
+// nothing can be reused.
+func (a *allocator) alloc(n uint64, kind memKind) (allocation, error) {
+	if al, ok := a.reuse(n, kind); ok {
+		return al, nil
+	}
+	return a.grow(n, kind)
 }
 
 // carve takes class bytes, aligned, from the first block with room.
@@ -449,30 +469,28 @@ func (b *Backend) allocInternal(nbytes uint64, kind memKind) (*vkBuffer, error) 
 	return &vkBuffer{b: b, a: al, n: int(nbytes / 4), dt: tensor.Float32, bytes: nbytes, internal: true}, nil
 }
 
-// allocRetry allocates, and on out-of-memory flushes pending work, runs the
-// garbage collector so unreachable tensors release their buffers, and
-// retries once.
+// allocRetry allocates device memory. Tensors dropped without Release are
+// only returned by garbage-collector cleanups, and the Go heap does not see
+// device memory, so before the pool grows past gcTarget (twice the bytes
+// live after the last collection) the backend collects: it waits for
+// pending work, runs the garbage collector and takes back what the cleanups
+// released. On out-of-memory it collects and retries once.
 func (b *Backend) allocRetry(nbytes uint64, kind memKind) (allocation, error) {
 	b.drainReleases()
-	al, err := b.mem.alloc(nbytes, kind)
+	if al, ok := b.mem.reuse(nbytes, kind); ok {
+		return al, nil
+	}
+	if b.mem.reservedBytes()+nbytes > b.gcTarget {
+		b.collect()
+		if al, ok := b.mem.reuse(nbytes, kind); ok {
+			return al, nil
+		}
+	}
+	al, err := b.mem.grow(nbytes, kind)
 	if !errors.Is(err, errOOM) {
 		return al, err
 	}
-	if ferr := b.flush(); ferr == nil {
-		b.waitAll()
-	}
-	runtime.GC()
-	// Cleanups run on their own goroutine; give them a moment.
-	for i := 0; i < 20; i++ {
-		b.relMu.Lock()
-		n := len(b.released)
-		b.relMu.Unlock()
-		if n > 0 {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
-	b.drainReleases()
+	b.collect()
 	for _, p := range b.mem.pools {
 		b.mem.trim(p)
 	}
@@ -482,6 +500,30 @@ func (b *Backend) allocRetry(nbytes uint64, kind memKind) (allocation, error) {
 			b.desc, nbytes, b.liveBytes.Load(), b.mem.reservedBytes())
 	}
 	return al, err
+}
+
+// collect finishes pending work, runs the garbage collector, gives its
+// cleanups a moment to release buffers, and moves those to the pool.
+func (b *Backend) collect() {
+	if err := b.flush(); err == nil {
+		b.waitAll()
+	}
+	runtime.GC()
+	// Cleanups run on their own goroutine: wait until they stop arriving.
+	prev := -1
+	for i := 0; i < 50; i++ {
+		b.relMu.Lock()
+		n := len(b.released)
+		b.relMu.Unlock()
+		if n == prev {
+			break
+		}
+		prev = n
+		time.Sleep(time.Millisecond)
+	}
+	b.drainReleases()
+	b.stats.Collections++
+	b.gcTarget = max(b.gcMin, 2*uint64(max(b.liveBytes.Load(), 0)))
 }
 
 // Alloc returns a zero-filled buffer of n elements.
