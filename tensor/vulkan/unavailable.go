@@ -20,3 +20,11 @@ func init() {
 		return nil, fmt.Errorf("vulkan: %s: %w", unavailableReason, tensor.ErrUnavailable)
 	})
 }
+
+// ValidationEnabled reports whether the validation layer is active; never
+// in this build.
+func ValidationEnabled() bool { return false }
+
+// ValidationMessages returns the collected validation messages; none in
+// this build.
+func ValidationMessages() []string { return nil }
