@@ -294,7 +294,8 @@ func (s *Session) checkpoint() (string, error) {
 		return "", fmt.Errorf("checkpoint: %w", err)
 	}
 	if err := t.Save(path); err != nil {
-		return "", fmt.Errorf("checkpoint (the previous one, %s, is intact): %w", s.lastCkpt, err)
+		os.Remove(sidecar(path))
+		return "", fmt.Errorf("checkpoint: %w", err)
 	}
 	s.lastCkpt = path
 	s.Report.Checkpoint(path, t.Epoch, t.Step)

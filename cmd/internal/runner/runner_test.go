@@ -2,6 +2,7 @@ package runner
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/vkgrad/vkgrad/icbpc"
+	"github.com/vkgrad/vkgrad/tensor"
 	_ "github.com/vkgrad/vkgrad/tensor/cpu"
 )
 
@@ -213,5 +215,94 @@ func TestReporterModes(t *testing.T) {
 	}
 	if !strings.Contains(se.String(), "train: bad") {
 		t.Errorf("stderr %q", se.String())
+	}
+}
+
+// tinySession builds a session on a generated 3-class set of 8x8 images.
+func tinySession(t *testing.T, out string, epochs int) *Session {
+	t.Helper()
+	d := &icbpc.Dataset{Name: "tiny", Classes: 3, C: 1, H: 8, W: 8}
+	for i := 0; i < 24; i++ {
+		c := i % 3
+		img := make([]uint8, 64)
+		for p := range img {
+			if (p/8+p%8+i)%(c+2) == 0 {
+				img[p] = 200
+			}
+		}
+		d.Pixels = append(d.Pixels, img...)
+		d.Labels = append(d.Labels, c)
+	}
+	cfg, err := icbpc.Preset("quick")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Augment = "geometric"
+	cfg.Train.Width, cfg.Train.LatentDim, cfg.Train.BatchSize, cfg.Train.Epochs, cfg.Train.StepsPerEpoch = 0.125, 3, 6, epochs, 2
+	b, err := tensor.Open("cpu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var so bytes.Buffer
+	s, err := NewSession(cfg, b, d, d, true, out, 0, NewReporter(Quiet, &so, &so))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestWriteFailure makes the second epoch's checkpoint unwritable (its
+// name is taken by a folder, which stops root too, like a full disk
+// would): the run fails with exit code 1, says what is intact and how to
+// continue, keeps the first checkpoint, and -resume then finishes with the
+// results of an uninterrupted run.
+func TestWriteFailure(t *testing.T) {
+	dir := t.TempDir()
+	ref := filepath.Join(dir, "ref")
+	os.MkdirAll(ref, 0o755)
+	s := tinySession(t, ref, 3)
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	block := filepath.Join(out, CheckpointDir, checkpointName(4))
+	if err := os.MkdirAll(filepath.Join(block, "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s = tinySession(t, out, 3)
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	err := s.Run(context.Background())
+	if ExitCode(err) != ExitFailure || !strings.Contains(err.Error(), "step-00000002.safetensors are intact") ||
+		!strings.Contains(err.Error(), "-resume -out "+out) {
+		t.Fatalf("error %v", err)
+	}
+	if _, err := os.Stat(sidecar(block)); err == nil {
+		t.Error("a sidecar was left for the failed checkpoint")
+	}
+	os.RemoveAll(block)
+	s = tinySession(t, out, 3)
+	if ok, err := s.Resume(); !ok || err != nil {
+		t.Fatalf("resume: %v %v", ok, err)
+	}
+	if s.Trainer.Epoch != 1 || len(s.Records) != 1 {
+		t.Fatalf("resumed at epoch %d with %d records", s.Trainer.Epoch, len(s.Records))
+	}
+	if err := s.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := icbpc.ReadMetricsCSV(filepath.Join(ref, MetricsFile))
+	b, _ := icbpc.ReadMetricsCSV(filepath.Join(out, MetricsFile))
+	if len(a) != 3 || len(b) != 3 {
+		t.Fatalf("%d and %d epochs", len(a), len(b))
+	}
+	for i := range a {
+		if a[i].Loss != b[i].Loss || a[i].Scores != b[i].Scores {
+			t.Errorf("epoch %d: %+v vs %+v", i+1, a[i], b[i])
+		}
 	}
 }
