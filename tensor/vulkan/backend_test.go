@@ -321,20 +321,27 @@ func TestAllocationLimits(t *testing.T) {
 	b.mem.limit = b.mem.reservedBytes() + 8<<20 // room for one more small block
 	b.mem.blockSize = 4 << 20
 	b.mu.Unlock()
-	var held []*tensor.Tensor
-	for {
-		var x *tensor.Tensor
-		err := tensor.Try(func() { x = tensor.Zeros(b, 1<<20) }) // 4 MiB each
-		if err != nil {
-			if !strings.Contains(err.Error(), "out of device memory") || !strings.Contains(err.Error(), b.info.Name) || !strings.Contains(err.Error(), "4194304 bytes") {
-				t.Errorf("out-of-memory error: %v", err)
+	// fill allocates 4 MiB tensors until the limit refuses one and drops
+	// them all (without Release) when it returns.
+	fill := func() int {
+		var held []*tensor.Tensor
+		for {
+			var x *tensor.Tensor
+			err := tensor.Try(func() { x = tensor.Zeros(b, 1<<20) })
+			if err != nil {
+				if !strings.Contains(err.Error(), "out of device memory") || !strings.Contains(err.Error(), b.info.Name) || !strings.Contains(err.Error(), "4194304 bytes") {
+					t.Errorf("out-of-memory error: %v", err)
+				}
+				return len(held)
 			}
-			break
+			held = append(held, x)
+			if len(held) > 64 {
+				t.Fatal("the memory limit was not enforced")
+			}
 		}
-		held = append(held, x)
-		if len(held) > 64 {
-			t.Fatal("the memory limit was not enforced")
-		}
+	}
+	if n := fill(); n == 0 {
+		t.Fatal("no allocation fit under the limit")
 	}
 	b.mu.Lock()
 	reserved, limit := b.mem.reservedBytes(), b.mem.limit
@@ -342,11 +349,7 @@ func TestAllocationLimits(t *testing.T) {
 	if reserved > limit {
 		t.Errorf("reserved %d bytes under a limit of %d", reserved, limit)
 	}
-	if len(held) == 0 {
-		t.Fatal("no allocation fit under the limit")
-	}
-	// The retry collects garbage: drop the tensors without releasing them.
-	held = nil
+	// The retry collects the garbage fill left behind.
 	if err := tensor.Try(func() { tensor.Zeros(b, 1<<20) }); err != nil {
 		t.Errorf("allocation after the tensors became garbage: %v", err)
 	}
