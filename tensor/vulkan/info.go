@@ -10,6 +10,21 @@
 // loader or no device, opening the backend fails with an error wrapping
 // tensor.ErrUnavailable.
 //
+// Memory: tensors are suballocated from large blocks (device-local and, when
+// the device offers it, host-visible so reads and writes go through the
+// mapping; otherwise through staging copies in the stream), cached by size
+// class, and reused only after the fence of the last submission that used
+// them. Buffer.Release may come from any goroutine; tensors dropped without
+// Release are reclaimed by a garbage collection the backend runs before its
+// pool grows past twice the live bytes. LiveBytes reports the bytes of
+// unreleased buffers.
+//
+// Work per invocation is bounded on drivers that stop long invocations:
+// llvmpipe (lavapipe) ends every loop of an invocation after 65535 loop
+// iterations in total, silently. The backend splits such work (K slices for
+// matmul and backward-weight convolution, wider workgroups for reductions,
+// several launches for IndexAdd) and refuses what it cannot split.
+//
 // Environment:
 //
 //	VKGRAD_DEVICE      device index or name substring
