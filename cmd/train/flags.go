@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -383,6 +384,7 @@ Without flags: the "quick" preset on the embedded MNIST (about 10 minutes on
 a 2-core CPU). A flag given on the command line overrides the preset and
 the -config file.
 `)
+	quick, _ := icbpc.Preset("quick")
 	for _, g := range flagGroups {
 		fmt.Fprintf(w, "\n%s:\n", g.title)
 		for _, n := range g.names {
@@ -395,7 +397,9 @@ the -config file.
 			if arg != "" {
 				head += " " + arg
 			}
-			if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "false" {
+			if v, ok := presetValue(n, quick); ok {
+				text += " (quick: " + v + ")"
+			} else if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "false" {
 				text += " (default " + f.DefValue + ")"
 			}
 			if len(head) <= 22 {
@@ -434,4 +438,63 @@ Examples:
   go run ./cmd/train -resume -out runs/mnist
   go run ./cmd/train -ablation -epochs 3 -out runs/ablation
 `)
+}
+
+// presetValue shows the value a configuration flag has in preset c.
+func presetValue(name string, c icbpc.RunConfig) (string, bool) {
+	t, l, d := c.Train, c.Train.Loss, c.Data
+	f := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 32) }
+	switch name {
+	case "dataset":
+		return d.Dataset, true
+	case "train-split":
+		return string(d.TrainSplit), true
+	case "test-split":
+		return string(d.TestSplit), true
+	case "train-limit":
+		return strconv.Itoa(d.TrainLimit), true
+	case "test-limit":
+		return strconv.Itoa(d.TestLimit), true
+	case "pad":
+		return strconv.Itoa(d.Pad), true
+	case "encoder":
+		return t.Encoder, true
+	case "width":
+		return f(t.Width), true
+	case "dim":
+		return strconv.Itoa(t.LatentDim), true
+	case "losses":
+		switch {
+		case !l.UseContrastive:
+			return "mmd", true
+		case !l.UseMMD:
+			return "contrastive", true
+		}
+		return "both", true
+	case "lambda":
+		return f(float64(l.Lambda)), true
+	case "alpha":
+		return f(float64(l.Alpha)), true
+	case "mmd-distance":
+		return l.MMDDistance.String(), true
+	case "con-distance":
+		return l.ContrastiveDistance.String(), true
+	case "estimator":
+		return l.Estimator.String(), true
+	case "negatives":
+		return strconv.FormatBool(l.Negatives), true
+	case "augment":
+		return c.Augment, true
+	case "views":
+		return strconv.Itoa(c.Views), true
+	case "epochs":
+		return strconv.Itoa(t.Epochs), true
+	case "batch":
+		return strconv.Itoa(t.BatchSize), true
+	case "lr":
+		return f(float64(t.LR)), true
+	case "seed":
+		return strconv.FormatUint(t.Seed, 10), true
+	}
+	return "", false
 }
