@@ -1,0 +1,46 @@
+// Package bench is vkgrad's benchmark suite: matmul, the convolutions of
+// the ICBPC encoders in all three directions, reductions, elementwise ops,
+// batch norm, the Adam update and the whole ICBPC training step, on every
+// backend that opens (cpu, and vulkan when a device is present), each next
+// to ceilings measured on the same device in the same process.
+//
+// Run it with
+//
+//	go test -run '^$' -bench . ./bench/                     # default sizes
+//	go test -run '^$' -bench . -benchtime=1x ./bench/       # CI smoke mode
+//	VKGRAD_BENCH_FULL=1 go test -run '^$' -bench . ./bench/ # adds the biggest shapes
+//	go run ./bench/cmd/report -o report.json                # the suite as JSON
+//	go run ./bench/cmd/compare                              # side by side with PyTorch
+//
+// Environment:
+//
+//	VKGRAD_BENCH_FULL=1        also run the biggest shapes: matmul 2048^3, the
+//	                           encoder convolutions at batch 200 and the Table 3
+//	                           training step (left out by default so that the
+//	                           smoke mode stays within a few minutes on a 2-core
+//	                           machine with lavapipe)
+//	VKGRAD_BENCH_BACKENDS=a,b  only these backend specs (default: every
+//	                           registered backend; one that fails to open is
+//	                           skipped with a log line)
+//
+// Every figure is a b.ReportMetric: GFLOP/s, GB/s or images/s, and the
+// share of the relevant ceiling of the same device: "%FMA" for
+// compute-bound ops (of the FMA probe's GFLOP/s) and "%copy" for
+// memory-bound ones (of the copy probe's GB/s). FLOPs and bytes of every op
+// are declared in one table, Spec.Cost. Before timing, each op runs once
+// on the backend under test and once on the CPU backend (the oracle) from
+// the same inputs and the outputs must agree (normalised mean squared
+// error under the op's tolerance); the CPU backend is not checked against
+// itself.
+//
+// The ceilings (BenchmarkCeiling) are, on Vulkan, the probe kernels of
+// tensor/vulkan (probe.go): an FMA-bound shader, a copy shader (scalar and
+// vec4; the better one is the bandwidth ceiling), the cost of an empty
+// dispatch inside a submit (independent, and chained by barriers), and one
+// submit plus fence wait. On the CPU backend they are a Go FMA loop on
+// every core, a memmove-bound parallel copy, the cost of a one-element op
+// call, and Sync.
+//
+// Vulkan ops are timed by wall clock, one op and one Sync per iteration, so
+// small ops include the submit overhead that BenchmarkCeiling reports.
+package bench
