@@ -280,8 +280,9 @@ func (r *Reporter) Checkpoint(path string, epoch int, step int64) {
 	}
 }
 
-// Interrupted reports a run stopped by a signal after its checkpoint.
-func (r *Reporter) Interrupted(ckpt, out string, epoch int, step int64) {
+// Interrupted reports a run stopped by a signal after its checkpoint
+// (epoch epochs complete, step steps taken, spe steps per epoch).
+func (r *Reporter) Interrupted(ckpt, out string, epoch int, step int64, spe int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.clearBar()
@@ -295,7 +296,11 @@ func (r *Reporter) Interrupted(ckpt, out string, epoch int, step int64) {
 		}{"interrupted", ckpt, epoch, step})
 		return
 	}
-	fmt.Fprintf(r.Stderr, "interrupted: checkpoint %s written at epoch %d, step %d; continue with -resume -out %s\n", ckpt, epoch, step, out)
+	where := fmt.Sprintf("after epoch %d", epoch)
+	if in := int(step - int64(epoch)*int64(spe)); in > 0 {
+		where = fmt.Sprintf("in epoch %d at step %d of %d", epoch+1, in, spe)
+	}
+	fmt.Fprintf(r.Stderr, "interrupted: checkpoint %s written %s; continue with -resume -out %s\n", ckpt, where, out)
 }
 
 // Done prints the result: the last epoch's scores, and the best epoch

@@ -207,7 +207,7 @@ func (s *Session) interrupt() error {
 			return fmt.Errorf("interrupted, but the checkpoint could not be written: %w", err)
 		}
 	}
-	s.Report.Interrupted(ck, s.Out, t.Epoch, t.Step)
+	s.Report.Interrupted(ck, s.Out, t.Epoch, t.Step, t.StepsPerEpoch())
 	return ErrInterrupted
 }
 

@@ -185,6 +185,16 @@ func TestReporterModes(t *testing.T) {
 			t.Errorf("human output lacks %q:\n%s", want, got)
 		}
 	}
+	se.Reset()
+	r.Interrupted("ck", "out", 1, 104, 60)
+	if !strings.Contains(se.String(), "written in epoch 2 at step 44 of 60; continue with -resume -out out") {
+		t.Errorf("interrupt message %q", se.String())
+	}
+	se.Reset()
+	r.Interrupted("ck", "out", 2, 120, 60)
+	if !strings.Contains(se.String(), "written after epoch 2;") {
+		t.Errorf("interrupt message %q", se.String())
+	}
 	so.Reset()
 	r = NewReporter(Quiet, &so, &se)
 	r.EndEpoch(recs[1], 2)
