@@ -135,7 +135,7 @@ func newFlagSet(p *parsed) (*flag.FlagSet, map[string]func(*icbpc.RunConfig) err
 			c.Train.Width = v
 			return nil
 		})
-	num("dim", "latent dimension d (d = 3 also draws the sphere of the paper's Figure 8)",
+	num("dim", "latent dimension d, at least k-1 (d = 3, for k <= 4, also draws the sphere of the paper's Figure 8)",
 		func(c *icbpc.RunConfig, v int) error { c.Train.LatentDim = v; return nil })
 	str("backbone", "safetensors file of pretrained ResNet trunk weights (the paper's pretrained path; layer3, layer4 and fc train)",
 		func(c *icbpc.RunConfig, v string) error { c.Backbone = v; return nil })
