@@ -7,6 +7,7 @@ import (
 	"github.com/vkgrad/vkgrad/autograd"
 	"github.com/vkgrad/vkgrad/nn"
 	"github.com/vkgrad/vkgrad/tensor"
+	_ "github.com/vkgrad/vkgrad/tensor/vulkan" // measured when a device opens
 )
 
 // BenchmarkTrainStep measures one ICBPC-sized training step (forward,
