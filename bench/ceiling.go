@@ -135,13 +135,26 @@ func measureProbes(p prober, c *Ceilings) error {
 	if _, err := p.ProbeSubmit(2); err != nil {
 		return err
 	}
-	const inv = 1 << 18
-	iters, err := calibrate(16, 1<<28, func(n int) (time.Duration, error) {
-		r, err := p.ProbeFMA(inv, n)
+	// Grow the invocations first (up to 4M, 64 MiB of output), then the
+	// loop trips, which drivers may bound (llvmpipe stops an invocation
+	// after 65535 loop iterations; ProbeFMA refuses more).
+	iters := 4096
+	inv, err := calibrate(1<<12, 1<<22, func(n int) (time.Duration, error) {
+		r, err := p.ProbeFMA(n, iters)
 		return r.Elapsed, err
 	})
 	if err != nil {
 		return err
+	}
+	for {
+		r, err := p.ProbeFMA(inv, 2*iters)
+		if err != nil || r.Elapsed >= probeTime {
+			if err == nil {
+				iters *= 2
+			}
+			break
+		}
+		iters *= 2
 	}
 	fma := func() (float64, time.Duration, error) {
 		r, err := p.ProbeFMA(inv, iters)

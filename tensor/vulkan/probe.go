@@ -22,13 +22,18 @@ func (b *Backend) probeStart() error {
 // (rounded up to whole workgroups) with iters loop trips each, in one
 // submit, and waits for it. Work is in FLOPs (64 per invocation and trip).
 // The first call on a backend also compiles the pipeline (slow on
-// llvmpipe): warm it with a small call before timing.
+// llvmpipe): warm it with a small call before timing. iters beyond the
+// driver's loop limit per invocation (llvmpipe: 65535) are refused, since
+// the driver would silently cut the loop short.
 func (b *Backend) ProbeFMA(invocations, iters int) (ProbeResult, error) {
 	if invocations <= 0 || iters <= 0 || invocations > 1<<30 || iters > 1<<30 {
 		return ProbeResult{}, fmt.Errorf("vulkan: ProbeFMA: invalid sizes invocations=%d iters=%d", invocations, iters)
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if err := b.checkTrips("ProbeFMA", uint64(iters)); err != nil {
+		return ProbeResult{}, err
+	}
 	if err := b.probeStart(); err != nil {
 		return ProbeResult{}, err
 	}
