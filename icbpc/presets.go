@@ -363,10 +363,10 @@ type AblationColumn struct {
 }
 
 // Table6Columns are the four columns of the paper's Table 6 ablation:
-// MMD only (composite), and MMD + contrastive with the composite,
-// Euclidean and plain cosine distances.
+// MMD only (the paper's "MMD only, composite"), and MMD + contrastive with
+// the composite, Euclidean and plain cosine distances.
 var Table6Columns = []AblationColumn{
-	{"MMD only (composite)", false, Composite},
+	{"MMD only", false, Composite},
 	{"MMD+con composite", true, Composite},
 	{"MMD+con Euclidean", true, Euclidean},
 	{"MMD+con cosine", true, Cosine},

@@ -466,7 +466,7 @@ func TestAblation(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	for _, want := range []string{"Table 6 ablation on folder", "MMD only (composite)", "MMD+con cosine"} {
+	for _, want := range []string{"Table 6 ablation on folder", "MMD only", "MMD+con cosine"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("output lacks %q:\n%s", want, r.stdout)
 		}
