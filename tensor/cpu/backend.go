@@ -17,6 +17,7 @@ package cpu
 
 import (
 	"fmt"
+	"os"
 	"runtime"
 
 	"github.com/vkgrad/vkgrad/tensor"
@@ -27,6 +28,10 @@ func init() {
 		if config != "" {
 			return nil, fmt.Errorf("cpu backend takes no configuration, got %q", config)
 		}
+		if _, ok := defaultKernel(); !ok {
+			return nil, fmt.Errorf("cpu backend: %s=%q names no micro-kernel this CPU supports (have %s)",
+				kernelEnv, os.Getenv(kernelEnv), kernelNames())
+		}
 		return New(), nil
 	})
 }
@@ -35,10 +40,17 @@ func init() {
 // no-op. The zero value is not usable; call New.
 type Backend struct {
 	workers int
+	kern    *microKernel // matmul micro-kernel
 }
 
-// New returns a CPU backend that uses GOMAXPROCS goroutines for large ops.
-func New() *Backend { return &Backend{workers: runtime.GOMAXPROCS(0)} }
+// New returns a CPU backend that uses GOMAXPROCS goroutines for large ops
+// and the fastest matmul micro-kernel this CPU supports (AVX-512, AVX2+FMA or
+// pure Go), or the one named by the environment variable VKGRAD_CPU_KERNEL
+// ("avx512", "avx2" or "go") when this CPU supports it.
+func New() *Backend {
+	k, _ := defaultKernel()
+	return &Backend{workers: runtime.GOMAXPROCS(0), kern: k}
+}
 
 // Name returns "cpu".
 func (b *Backend) Name() string { return "cpu" }
@@ -55,7 +67,7 @@ var opNames = []string{
 // Caps describes the backend: every op, no buffer limit beyond memory.
 func (b *Backend) Caps() tensor.Caps {
 	return tensor.Caps{
-		Device: fmt.Sprintf("pure Go on %s/%s, %d goroutines", runtime.GOOS, runtime.GOARCH, b.workers),
+		Device: fmt.Sprintf("Go on %s/%s, %s matmul kernel, %d goroutines", runtime.GOOS, runtime.GOARCH, b.kern.name, b.workers),
 		Ops:    append([]string(nil), opNames...),
 	}
 }

@@ -121,16 +121,16 @@ func (b *Backend) perImage(c *convPlan, fn func(wk int, col []float32, gw *gemmW
 	if c.p.N >= b.workers && b.workers > 1 {
 		return b.parallelWorkers(c.p.N, func(wk, lo, hi int) {
 			col := make([]float32, c.ckk*c.chunk)
-			gw := workPool.Get().(*gemmWork)
-			defer workPool.Put(gw)
+			gw := b.kern.getWork()
+			defer b.kern.putWork(gw)
 			for n := lo; n < hi; n++ {
 				fn(wk, col, gw, false, n)
 			}
 		})
 	}
 	col := make([]float32, c.ckk*c.chunk)
-	gw := workPool.Get().(*gemmWork)
-	defer workPool.Put(gw)
+	gw := b.kern.getWork()
+	defer b.kern.putWork(gw)
 	for n := range c.p.N {
 		fn(0, col, gw, b.workers > 1, n)
 	}
@@ -143,7 +143,7 @@ func (b *Backend) gemm(parallel bool, gw *gemmWork, cd []float32, coff, ldc int,
 		b.gemmBatch(cd, coff, ldc, 0, a, bm, 1, 0, 0, m, n, k, accumulate)
 		return
 	}
-	gemmSerial(gw, cd, coff, ldc, a, bm, m, n, k, accumulate)
+	gemmSerial(b.kern, gw, cd, coff, ldc, a, bm, m, n, k, accumulate)
 }
 
 // Conv2D computes out = x * w (+ bias) for dense NCHW x and [Cout,Cin,KH,KW]

@@ -2,12 +2,9 @@ package cpu
 
 import (
 	"fmt"
-	"sync"
 
 	"github.com/vkgrad/vkgrad/tensor"
 )
-
-var workPool = sync.Pool{New: func() any { return newGemmWork() }}
 
 // batchStride returns the element stride between batch entries of a
 // matmul operand of mat elements: 0 when the operand has a batch of 1.
@@ -56,36 +53,19 @@ func (b *Backend) MatMul(out, a, bm tensor.View, batch, m, n, k int, transA, tra
 // accumulate), parallel over output tiles. C[i] starts at coff+i*cs with row
 // stride ldc; A entries are sa elements apart and B entries sb apart.
 func (b *Backend) gemmBatch(c []float32, coff, ldc, cs int, a, bm mat, batch, sa, sb, m, n, k int, accumulate bool) {
-	tm, tn := mc, nc
-	tiles := func() int { return batch * ((m + tm - 1) / tm) * ((n + tn - 1) / tn) }
-	for tiles() < 2*b.workers && tm > 4*mr && m > tm/2 {
-		tm /= 2
-	}
-	for tiles() < 2*b.workers && tn > 4*nr && n > tn/2 {
-		tn /= 2
-	}
+	kn := b.kern
+	tm, tn := gemmSplit(kn, b.workers, batch, m, n, k)
 	rt, ct := (m+tm-1)/tm, (n+tn-1)/tn
-	grain := max(1, (1<<18)/(tm*tn*k+1))
-	b.parallelFor(tiles(), grain, func(lo, hi int) {
-		w := workPool.Get().(*gemmWork)
-		defer workPool.Put(w)
+	b.parallelFor(batch*rt*ct, 1, func(lo, hi int) {
+		w := kn.getWork()
+		defer kn.putWork(w)
 		for t := lo; t < hi; t++ {
 			bi, r := t/(rt*ct), t%(rt*ct)
 			i0, j0 := (r/ct)*tm, (r%ct)*tn
 			aa, bb := a, bm
 			aa.off += bi * sa
 			bb.off += bi * sb
-			gemmTile(w, c, coff+bi*cs, ldc, aa, bb, i0, min(i0+tm, m), j0, min(j0+tn, n), k, accumulate)
+			gemmTile(kn, w, c, coff+bi*cs, ldc, aa, bb, i0, min(i0+tm, m), j0, min(j0+tn, n), k, accumulate)
 		}
 	})
-}
-
-// gemmSerial computes C = op(A)·op(B) (or adds it to C when accumulate) on
-// the calling goroutine; C [m, n] starts at coff with row stride ldc.
-func gemmSerial(w *gemmWork, c []float32, coff, ldc int, a, bm mat, m, n, k int, accumulate bool) {
-	for i0 := 0; i0 < m; i0 += mc {
-		for j0 := 0; j0 < n; j0 += nc {
-			gemmTile(w, c, coff, ldc, a, bm, i0, min(i0+mc, m), j0, min(j0+nc, n), k, accumulate)
-		}
-	}
 }
