@@ -29,7 +29,7 @@ import (
 // when their panels sit in cache.
 
 //go:generate go run ./internal/genkernel -mr 2 -nr 4 -u 16 -o gen_kernel.go
-//go:generate go run ./internal/genasm -k avx512:12x32,avx2:6x16 -u 4 -o gemm_kernel_amd64.s -go gemm_kernel_amd64.go
+//go:generate go run ./internal/genasm -k avx512:8x32,avx2:6x16 -u 4 -o gemm_kernel_amd64.s -go gemm_kernel_amd64.go
 
 const (
 	kc = 256 // depth of a packed block (an A panel of mr×kc stays in L1)
@@ -117,11 +117,18 @@ func (kn *microKernel) putWork(w *gemmWork) { kn.pool.Put(w) }
 
 // mat is a row-major matrix operand: element (i, j) of op(M) is
 // d[off + i*ld + j], or d[off + j*ld + i] when trans.
+//
+// A B operand may instead be packed already (packed): column panels of the
+// kernel's nr columns, each holding [ld][nr] values (ld is the depth k), so
+// element (p, j) is d[off + (j/nr)*ld*nr + p*nr + j%nr]; the product then
+// reads the panels in place. Columns past n in the last panel must be finite
+// (their products are discarded).
 type mat struct {
-	d     []float32
-	off   int
-	ld    int
-	trans bool
+	d      []float32
+	off    int
+	ld     int
+	trans  bool
+	packed bool
 }
 
 // packA packs rows i0..i0+rows (rows <= mr) and depth p0..p0+k of op(A)
@@ -195,14 +202,22 @@ func gemmTile(kn *microKernel, w *gemmWork, c []float32, coff, ldc int, a, b mat
 		for p0 := 0; p0 < k; p0 += kc {
 			kb := min(kc, k-p0)
 			load := accumulate || p0 > 0
-			packB(w.pb, b, p0, kb, jc, n, nr)
+			if !b.packed {
+				packB(w.pb, b, p0, kb, jc, n, nr)
+			}
 			pa := w.pa[:kb*mr]
 			for ic := i0; ic < i1; ic += mr {
 				rows := min(mr, i1-ic)
 				packA(pa, a, ic, rows, p0, kb, mr)
 				for jr := 0; jr < n; jr += nr {
 					cols := min(nr, n-jr)
-					pb := w.pb[jr*kb : jr*kb+kb*nr]
+					var pb []float32
+					if b.packed {
+						at := b.off + (jc+jr)/nr*b.ld*nr + p0*nr
+						pb = b.d[at : at+kb*nr]
+					} else {
+						pb = w.pb[jr*kb : jr*kb+kb*nr]
+					}
 					at := coff + ic*ldc + jc + jr
 					if rows == mr && cols == nr {
 						kn.run(kb, pa, pb, c[at:], ldc, load)
@@ -229,9 +244,10 @@ func gemmTile(kn *microKernel, w *gemmWork, c []float32, coff, ldc int, a, b mat
 // gemmSplit chooses the tile shape tm×tn (multiples of the register tile)
 // that cuts each of batch products of m×n×k into enough tiles for workers
 // goroutines. Tiles pack their own panels, so every extra row split packs B
-// once more and every extra column split narrower than nc packs A once more;
-// the split with the least repacking wins.
-func gemmSplit(kn *microKernel, workers, batch, m, n, k int) (tm, tn int) {
+// once more (unless B is packed already, bPacked) and every extra column
+// split narrower than nc packs A once more; the split with the least
+// repacking wins.
+func gemmSplit(kn *microKernel, workers, batch, m, n, k int, bPacked bool) (tm, tn int) {
 	want := 1
 	if batch*m*n*k >= parallelMinFMA {
 		want = (workers + batch - 1) / batch
@@ -240,7 +256,11 @@ func gemmSplit(kn *microKernel, workers, batch, m, n, k int) (tm, tn int) {
 	// A split is held as register tiles per block, bm×bn.
 	cost := func(bm, bn int) int {
 		rs, cs := (pm+bm-1)/bm, (pn+bn-1)/bn
-		return n*rs + m*cs*((bn*kn.nr+nc-1)/nc)
+		c := m * cs * ((bn*kn.nr + nc - 1) / nc)
+		if !bPacked {
+			c += n * rs
+		}
+		return c
 	}
 	bm, bn := pm, pn
 	blocks := func(bm, bn int) int { return ((pm + bm - 1) / bm) * ((pn + bn - 1) / bn) }

@@ -20,7 +20,7 @@ func asmKernel(name string, mr, nr int, f func(k int, a, b, c *float32, ldc int,
 }
 
 var (
-	avx512Kernel = asmKernel("avx512", 12, 32, sgemm12x32AVX512)
+	avx512Kernel = asmKernel("avx512", 8, 32, sgemm8x32AVX512)
 	avx2Kernel   = asmKernel("avx2", 6, 16, sgemm6x16AVX2)
 )
 

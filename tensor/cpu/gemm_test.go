@@ -29,6 +29,9 @@ func TestKernelsAvailable(t *testing.T) {
 		t.Fatalf("pure-Go kernel is not last: %v", names)
 	}
 	for _, k := range ks {
+		if nc%k.nr != 0 {
+			t.Errorf("kernel %s: nc = %d is not a multiple of nr = %d (pre-packed B panels need it)", k.name, nc, k.nr)
+		}
 		if got, ok := kernelFor(k.name); !ok || got != k {
 			t.Errorf("kernelFor(%q) = %v, %v", k.name, got.name, ok)
 		}
@@ -114,14 +117,15 @@ func gemmRef(c0, ad, bd []float32, m, n, k int, transA, transB bool) []float64 {
 }
 
 // TestGemmEveryKernel runs every kernel through the blocked driver on the
-// same inputs, with sizes around every register tile (2×4, 6×16, 12×32) and
+// same inputs, with sizes around every register tile (2×4, 6×16, 8×32) and
 // block (kc 256, nc 512) boundary, 1 and primes, every transpose, storing
-// and accumulating, on 1 and 3 goroutines (uneven tile splits), and checks
-// each against float64 sums and against the pure-Go kernel.
+// and accumulating, on 1 and 3 goroutines (uneven tile splits), with B
+// packed by the product or in advance, and checks each against float64 sums
+// and against the pure-Go kernel.
 func TestGemmEveryKernel(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	sizes := [][3]int{ // m, n, k
-		{1, 1, 1}, {2, 4, 1}, {1, 33, 2}, {13, 1, 5}, {6, 16, 4}, {12, 32, 256}, {12, 32, 257},
+		{1, 1, 1}, {2, 4, 1}, {1, 33, 2}, {13, 1, 5}, {6, 16, 4}, {8, 32, 256}, {9, 33, 257}, {12, 32, 257},
 		{11, 31, 255}, {25, 65, 17}, {97, 89, 83}, {7, 1030, 3}, {37, 513, 31}, {129, 97, 300},
 		{61, 2, 600}, {3, 45, 1},
 	}
@@ -147,7 +151,8 @@ func TestGemmEveryKernel(t *testing.T) {
 				}
 				for _, kn := range kernels() {
 					for _, workers := range []int{1, 3} {
-						name := fmt.Sprintf("m%d_n%d_k%d_tA%v_tB%v_acc%v/%s/w%d", m, n, k, tr[0], tr[1], acc, kn.name, workers)
+						packed := workers == 3 && acc
+						name := fmt.Sprintf("m%d_n%d_k%d_tA%v_tB%v_acc%v/%s/w%d/packedB=%v", m, n, k, tr[0], tr[1], acc, kn.name, workers, packed)
 						t.Run(name, func(t *testing.T) {
 							b := withKernel(kn, workers)
 							// C sits inside a wider matrix (ldc = n+2) between guard values.
@@ -161,7 +166,14 @@ func TestGemmEveryKernel(t *testing.T) {
 									copy(c[3+i*ldc:], c0[i*n:(i+1)*n])
 								}
 							}
-							b.gemmBatch(c, 3, ldc, 0, mat{d: ad, ld: lda, trans: tr[0]}, mat{d: bd, ld: ldb, trans: tr[1]}, 1, 0, 0, m, n, k, acc)
+							bmat := mat{d: bd, ld: ldb, trans: tr[1]}
+							if packed {
+								// B packed in advance into the kernel's panels.
+								pd := make([]float32, 5+(n+kn.nr-1)/kn.nr*kn.nr*k)
+								packB(pd[5:], bmat, 0, k, 0, n, kn.nr)
+								bmat = mat{d: pd, off: 5, ld: k, packed: true}
+							}
+							b.gemmBatch(c, 3, ldc, 0, mat{d: ad, ld: lda, trans: tr[0]}, bmat, 1, 0, 0, m, n, k, acc)
 							got := make([]float32, m*n)
 							for i := range m {
 								copy(got[i*n:], c[3+i*ldc:3+i*ldc+n])
@@ -207,7 +219,7 @@ func TestGemmSplit(t *testing.T) {
 			{2, 1, 576, 256, 64}, {4, 3, 100, 100, 100}, {2, 1, 1, 1, 1}, {2, 1, 1, 100000, 9},
 			{3, 1, 4608, 1, 512}, {16, 1, 40, 40, 4000},
 		} {
-			tm, tn := gemmSplit(kn, c.workers, c.batch, c.m, c.n, c.k)
+			tm, tn := gemmSplit(kn, c.workers, c.batch, c.m, c.n, c.k, false)
 			if tm%kn.mr != 0 || tn%kn.nr != 0 || tm <= 0 || tn <= 0 {
 				t.Errorf("%s %+v: tile %dx%d is not whole %dx%d register tiles", kn.name, c, tm, tn, kn.mr, kn.nr)
 				continue

@@ -54,7 +54,7 @@ func (b *Backend) MatMul(out, a, bm tensor.View, batch, m, n, k int, transA, tra
 // stride ldc; A entries are sa elements apart and B entries sb apart.
 func (b *Backend) gemmBatch(c []float32, coff, ldc, cs int, a, bm mat, batch, sa, sb, m, n, k int, accumulate bool) {
 	kn := b.kern
-	tm, tn := gemmSplit(kn, b.workers, batch, m, n, k)
+	tm, tn := gemmSplit(kn, b.workers, batch, m, n, k, bm.packed)
 	rt, ct := (m+tm-1)/tm, (n+tn-1)/tn
 	b.parallelFor(batch*rt*ct, 1, func(lo, hi int) {
 		w := kn.getWork()

@@ -85,7 +85,7 @@ func parse(arg string) ([]spec, error) {
 }
 
 func main() {
-	kernels := flag.String("k", "avx512:12x32,avx2:6x16", "comma-separated kernels, ISA:MRxNR")
+	kernels := flag.String("k", "avx512:8x32,avx2:6x16", "comma-separated kernels, ISA:MRxNR")
 	u := flag.Int("u", 4, "depth unrolling")
 	asmOut := flag.String("o", "gemm_kernel_amd64.s", "assembly output file")
 	goOut := flag.String("go", "gemm_kernel_amd64.go", "Go declarations output file")
