@@ -99,12 +99,6 @@ func (b *Backend) reduce(op tensor.ReduceOp, out arg, outOff int, x arg, xOff in
 	return b.dispatch(k, []arg{out, x}, pc, g)
 }
 
-// matmulConfig is the one place that picks the matmul kernel and its tile
-// for a problem size (the kernel-throughput work extends it per device).
-func (b *Backend) matmulConfig(m, n, k int) (name string, spec map[int]uint32) {
-	return "matmul", map[int]uint32{0: 16, 1: 16, 2: 4, 3: 4}
-}
-
 // MatMul computes out[b] = op(a[b]) @ op(c[b]); see tensor.Backend.
 func (b *Backend) MatMul(out, a, bm tensor.View, batch, m, n, k int, transA, transB bool) error {
 	const name = "MatMul"
@@ -167,15 +161,14 @@ func (b *Backend) MatMul(out, a, bm tensor.View, batch, m, n, k int, transA, tra
 	if transB {
 		pc.BSk, pc.BSn = uint32(B.s1), uint32(B.s0)
 	}
-	kname, spec := b.matmulConfig(m, n, k)
-	kern, err := b.kernel(kname, spec)
+	choice := b.matmulConfig(pc, m, n, k)
+	kern, err := b.kernel(choice.name, choice.spec)
 	if err != nil {
 		return err
 	}
-	tileN := uint64(kern.local[0]) * uint64(kern.spec[3])
-	tileM := uint64(kern.local[1]) * uint64(kern.spec[2])
+	tileM, tileN := choice.tile(kern)
 	// Slices of K bound the loop length per invocation.
-	ksplit := ceilDiv(uint64(k), b.loopBudget())
+	ksplit := b.kSlices(choice, k)
 	pc.KSplit, pc.Batch = uint32(ksplit), uint32(batch)
 	launch := func(c arg) error {
 		return b.dispatch3(kern, []arg{c, A.arg, B.arg}, ceilDiv(uint64(n), tileN), ceilDiv(uint64(m), tileM), uint64(batch)*ksplit,
@@ -194,6 +187,9 @@ func (b *Backend) MatMul(out, a, bm tensor.View, batch, m, n, k int, transA, tra
 		return fmt.Errorf("vulkan: %s: K=%d needs %d slices of partial products (%d bytes), more than maxStorageBufferRange %d on %s",
 			name, k, ksplit, scratchBytes, b.info.Limits.MaxStorageBufferRange, b.desc)
 	}
+	// The operands are in use from here on (the allocation may collect
+	// garbage, which must not recycle an operand the caller dropped).
+	b.use(oa.buf, A.arg.buf, B.arg.buf)
 	scratch, err := b.allocInternal(scratchBytes, kindDevice)
 	if err != nil {
 		return fmt.Errorf("vulkan: %s: split-K scratch: %w", name, err)

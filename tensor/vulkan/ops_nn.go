@@ -72,12 +72,6 @@ func convPush(p tensor.Conv2DParams) pcConv {
 		OH: uint32(p.OH), OW: uint32(p.OW)}
 }
 
-// convConfig is the one place that picks a convolution kernel's tile for a
-// direction ("conv2d", "conv2d_bwd_data", "conv2d_bwd_weight").
-func (b *Backend) convConfig(name string, p tensor.Conv2DParams) map[int]uint32 {
-	return map[int]uint32{0: 16, 1: 16, 2: 4, 3: 4}
-}
-
 // gemmGrid launches a register-blocked GEMM-shaped kernel over rows x cols
 // (and gz in z), splitting x under the device limit through GX0.
 func (b *Backend) gemmGrid(k *kernel, args []arg, rows, cols, gz int, pc pcConv) error {
@@ -123,6 +117,9 @@ func (b *Backend) Conv2D(out, x, w, bias tensor.View, p tensor.Conv2DParams) err
 		}
 		pc.Off2, pc.Flag = uint32(bias.Offset), 1
 	}
+	if handled, err := b.convBcast(convForward, []arg{oa, xa, wa, ba}, p, pc); handled {
+		return err
+	}
 	if err := b.checkTrips(name, uint64(p.KH+p.KH*p.KW+p.KH*p.KW*p.Cin)); err != nil {
 		return err
 	}
@@ -155,6 +152,9 @@ func (b *Backend) Conv2DBackwardData(dx, dy, w tensor.View, p tensor.Conv2DParam
 	}
 	pc := convPush(p)
 	pc.Off0, pc.Off1, pc.OutOff = uint32(dy.Offset), uint32(w.Offset), uint32(dx.Offset)
+	if handled, err := b.convBcast(convBackData, []arg{dxa, dya, wa}, p, pc); handled {
+		return err
+	}
 	if err := b.checkTrips(name, uint64(p.KH+p.KH*p.KW+p.KH*p.KW*p.Cout)); err != nil {
 		return err
 	}
@@ -188,6 +188,11 @@ func (b *Backend) Conv2DBackwardWeight(dw, x, dy tensor.View, p tensor.Conv2DPar
 	if err != nil {
 		return err
 	}
+	bpc := convPush(p)
+	bpc.Off0, bpc.Off1, bpc.OutOff = uint32(x.Offset), uint32(dy.Offset), uint32(dw.Offset)
+	if handled, err := b.convBcast(convBackWeight, []arg{dwa, xa, dya}, p, bpc); handled {
+		return err
+	}
 	k, err := b.kernel("conv2d_bwd_weight", b.convConfig("conv2d_bwd_weight", p))
 	if err != nil {
 		return err
@@ -208,6 +213,7 @@ func (b *Backend) Conv2DBackwardWeight(dw, x, dy tensor.View, p tensor.Conv2DPar
 		pc.OutOff = uint32(dw.Offset)
 		return b.gemmGrid(k, []arg{dwa, xa, dya}, p.Cout, ncol, 1, pc)
 	}
+	b.use(dwa.buf, xa.buf, dya.buf) // see MatMul: in use before the scratch allocation
 	scratch, err := b.allocInternal(uint64(splits*nw)*4, kindDevice)
 	if err != nil {
 		return fmt.Errorf("vulkan: %s: split-K scratch: %w", name, err)
