@@ -184,6 +184,11 @@ type Caps struct {
 	SubgroupSize int
 	// Async reports whether ops are recorded and run later (Sync flushes).
 	Async bool
+	// HostEmulated reports a device API implemented in software on the
+	// host CPU, such as lavapipe (Mesa's CPU Vulkan driver). Best ranks such
+	// a backend below the native CPU backend, which is faster on the same
+	// cores; open it by name to use it anyway.
+	HostEmulated bool
 }
 
 // Backend executes ops on one device. On an async backend ops are recorded
@@ -334,8 +339,11 @@ func Open(spec string) (Backend, error) {
 const EnvBackend = "VKGRAD_BACKEND"
 
 // Best opens the backend named by VKGRAD_BACKEND if set, otherwise the
-// registered backend with the highest priority that opens successfully. The
-// notices slice says which backends were skipped and why (one line each).
+// registered backend with the highest priority that opens successfully,
+// except that a backend whose device is emulated on the host CPU
+// (Caps.HostEmulated, e.g. Vulkan on lavapipe) is taken only when no other
+// backend opens. The notices slice says which backends were skipped and why
+// (one line each).
 func Best() (b Backend, notices []string, err error) {
 	if spec := os.Getenv(EnvBackend); spec != "" {
 		b, err := Open(spec)
@@ -344,12 +352,24 @@ func Best() (b Backend, notices []string, err error) {
 		}
 		return b, nil, nil
 	}
+	var emulated Backend
 	for _, name := range Backends() {
 		b, err := Open(name)
-		if err == nil {
-			return b, notices, nil
+		if err != nil {
+			notices = append(notices, fmt.Sprintf("backend %s unavailable: %v", name, err))
+			continue
 		}
-		notices = append(notices, fmt.Sprintf("backend %s unavailable: %v", name, err))
+		if b.Caps().HostEmulated {
+			if emulated == nil {
+				emulated = b
+				notices = append(notices, fmt.Sprintf("backend %s runs on the host CPU (%s); preferring a native backend (open %q by name to use it)", name, b.Caps().Device, name))
+			}
+			continue
+		}
+		return b, notices, nil
+	}
+	if emulated != nil {
+		return emulated, notices, nil
 	}
 	return nil, notices, errors.New("tensor: no backend could be opened")
 }

@@ -16,6 +16,26 @@ func init() {
 	tensor.Register("zz-unavailable", 100, func(string) (tensor.Backend, error) {
 		return nil, fmt.Errorf("%w: no device in this test", tensor.ErrUnavailable)
 	})
+	// A backend whose device is emulated on the host CPU (as Vulkan on
+	// lavapipe): Best must prefer the native CPU backend over it.
+	tensor.Register("zz-emulated", 50, func(string) (tensor.Backend, error) {
+		cpu, err := tensor.Open("cpu")
+		if err != nil {
+			return nil, err
+		}
+		return hostEmulated{cpu}, nil
+	})
+}
+
+type hostEmulated struct{ tensor.Backend }
+
+func (h hostEmulated) Name() string { return "zz-emulated" }
+
+func (h hostEmulated) Caps() tensor.Caps {
+	c := h.Backend.Caps()
+	c.HostEmulated = true
+	c.Device = "software device"
+	return c
 }
 
 func TestRegistry(t *testing.T) {
@@ -57,7 +77,8 @@ func TestBest(t *testing.T) {
 	if err != nil || b.Name() != "cpu" {
 		t.Fatalf("Best() = %v, %v", b, err)
 	}
-	if len(notices) != 1 || !strings.Contains(notices[0], "zz-unavailable") || !strings.Contains(notices[0], "no device") {
+	if len(notices) != 2 || !strings.Contains(notices[0], "zz-unavailable") || !strings.Contains(notices[0], "no device") ||
+		!strings.Contains(notices[1], "zz-emulated") || !strings.Contains(notices[1], "host CPU") {
 		t.Errorf("notices %q", notices)
 	}
 	t.Setenv(tensor.EnvBackend, "cpu")

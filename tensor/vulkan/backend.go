@@ -243,6 +243,7 @@ func (b *Backend) Caps() tensor.Caps {
 		MaxBufferElems: int(b.info.Limits.MaxStorageBufferRange / 4),
 		SubgroupSize:   int(b.info.Subgroup.Size),
 		Async:          true,
+		HostEmulated:   b.info.Type == "CPU",
 	}
 }
 

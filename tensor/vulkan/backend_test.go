@@ -19,7 +19,8 @@ import (
 )
 
 // TestRegisteredAndPreferred checks the registry entry and that Best picks
-// the Vulkan backend over the CPU when a device exists.
+// the Vulkan backend over the CPU when a GPU exists, and the CPU backend
+// when the only device runs on the host CPU (lavapipe).
 func TestRegisteredAndPreferred(t *testing.T) {
 	b := testBackend(t)
 	t.Setenv(tensor.EnvBackend, "")
@@ -27,10 +28,17 @@ func TestRegisteredAndPreferred(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if best.Name() != "vulkan" {
-		t.Errorf("Best() = %s (notices %v), want vulkan", best.Name(), notices)
-	}
 	c := b.Caps()
+	want := "vulkan"
+	if c.HostEmulated {
+		want = "cpu"
+	}
+	if best.Name() != want {
+		t.Errorf("Best() = %s (notices %v), want %s (device %s)", best.Name(), notices, want, c.Device)
+	}
+	if c.HostEmulated != (b.info.Type == "CPU") {
+		t.Errorf("HostEmulated = %v for a device of type %s", c.HostEmulated, b.info.Type)
+	}
 	if !c.Async || c.MaxBufferElems <= 0 || len(c.Ops) != 20 || c.Device == "" {
 		t.Errorf("Caps = %+v", c)
 	}

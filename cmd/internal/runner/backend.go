@@ -18,9 +18,19 @@ func OpenBackend(spec string) (b tensor.Backend, notice string, err error) {
 		}
 		switch {
 		case b.Name() == "cpu" && len(notices) > 0:
-			notice = "note: no Vulkan device usable (" + OneLine(errorString(notices[0])) + "); using the CPU backend"
-		case cpuDevice(b.Caps().Device):
-			notice = "note: the Vulkan device is " + b.Caps().Device + ", which runs on the CPU; if training is slow, compare with -backend cpu"
+			emulated := ""
+			for _, n := range notices {
+				if strings.Contains(n, "runs on the host CPU") {
+					emulated = n
+				}
+			}
+			if emulated != "" {
+				notice = "note: the only Vulkan device runs on the CPU (" + OneLine(errorString(emulated)) + "); using the native CPU backend, which is faster there"
+			} else {
+				notice = "note: no Vulkan device usable (" + OneLine(errorString(notices[0])) + "); using the CPU backend"
+			}
+		case b.Caps().HostEmulated:
+			notice = "note: the Vulkan device is " + b.Caps().Device + ", which runs on the CPU"
 		}
 		return b, notice, nil
 	}
@@ -42,11 +52,4 @@ func Describe(b tensor.Backend) string {
 		return b.Name()
 	}
 	return b.Name() + " (" + dev + ")"
-}
-
-// cpuDevice reports whether a Vulkan device name is a CPU implementation
-// (Mesa's lavapipe reports "llvmpipe", Google's SwiftShader its name).
-func cpuDevice(name string) bool {
-	n := strings.ToLower(name)
-	return strings.Contains(n, "llvmpipe") || strings.Contains(n, "lavapipe") || strings.Contains(n, "swiftshader")
 }
