@@ -104,6 +104,9 @@ func (b *Backend) Unary(op tensor.UnaryOp, out, x tensor.View, alpha, beta float
 	if err := sameShape(name, out.Shape, x); err != nil {
 		return err
 	}
+	if handled, err := b.unaryFast(op, oa, out, arg{buf: xb, lo: xlo, hi: xhi}, x, alpha, beta); handled {
+		return err
+	}
 	k, err := b.kernel("unary", nil)
 	if err != nil {
 		return err
@@ -143,6 +146,9 @@ func (b *Backend) Binary(op tensor.BinaryOp, out, x, y tensor.View) error {
 		return err
 	}
 	if err := sameShape(name, out.Shape, x, y); err != nil {
+		return err
+	}
+	if handled, err := b.binaryFast(op, oa, out, arg{buf: xb, lo: xlo, hi: xhi}, x, arg{buf: yb, lo: ylo, hi: yhi}, y); handled {
 		return err
 	}
 	k, err := b.kernel("binary", nil)

@@ -56,6 +56,9 @@ func (b *Backend) Reduce(op tensor.ReduceOp, out, x tensor.View, outer, n, inner
 	if err != nil {
 		return err
 	}
+	if handled, err := b.reduceFast(op, oa, out.Offset, xa, x.Offset, outer, n, inner); handled {
+		return err
+	}
 	return b.reduce(op, oa, out.Offset, xa, x.Offset, outer, n, inner, reduceSeq(n, outer*inner))
 }
 

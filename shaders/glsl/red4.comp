@@ -1,0 +1,120 @@
+#version 450
+// red4: sum, mean and max of dense x [outer, n, inner] along n with vec4
+// loads, the fast path of Reduce (ops_fast.go) when offsets and the
+// contiguous extent are multiples of 4:
+//
+//   red4_rows     inner == 1: one workgroup per row; each invocation sums
+//                 (or maxes) a strided set of vec4s, then a shared-memory
+//                 tree combines the workgroup (any subgroup size)
+//   red4_rows_sg  the same, combining each subgroup with subgroupAdd or
+//                 subgroupMax and the subgroups through shared memory;
+//                 chosen only when the device reports ARITHMETIC subgroup
+//                 operations in compute
+//   red4_cols     inner % 4 == 0: one invocation per 4 adjacent outputs,
+//                 a sequential float32 sum (or max) down n
+//
+// Sum and mean accumulate in float32. Max propagates NaN and otherwise
+// returns the largest value, as reduce.comp (which index is the first NaN
+// does not matter for the value).
+//
+// @variant red4_rows
+// @variant red4_rows_sg -DSUBGROUP
+// @variant red4_cols -DCOLS
+#ifdef SUBGROUP
+#extension GL_KHR_shader_subgroup_basic : require
+#extension GL_KHR_shader_subgroup_arithmetic : require
+#endif
+#include "common.glsl"
+
+#ifdef COLS
+layout(local_size_x = 64, local_size_x_id = 0) in;
+#else
+layout(local_size_x = 128, local_size_x_id = 0) in;
+#endif
+
+layout(std430, set = 0, binding = 0) writeonly buffer Out { float o[]; };
+layout(std430, set = 0, binding = 1) readonly buffer X { vec4 x4[]; };
+
+// x_off4 is in vec4 units, out_off in floats.
+layout(push_constant) uniform P {
+	uint outer, n, inner, op;
+	uint x_off4, out_off, pad0, pad1;
+} p;
+
+#define SUM 0
+#define MEAN 1
+#define MAX 2
+
+bool better(float v, float cur) { return v > cur || (isnan(v) && !isnan(cur)); }
+
+float combine(float a, float b) {
+	if (p.op == MAX) return better(b, a) ? b : a;
+	return a + b;
+}
+
+vec4 combine4(vec4 a, vec4 b) {
+	if (p.op == MAX) return vec4(combine(a.x, b.x), combine(a.y, b.y), combine(a.z, b.z), combine(a.w, b.w));
+	return a + b;
+}
+
+float finish(float s, uint count) { return p.op == MEAN ? s / float(count) : s; }
+
+#ifdef COLS
+
+void main() {
+	uint inner4 = p.inner / 4u;
+	uint total = p.outer * inner4;
+	uint gi = flat_index();
+	uint g = min(gi, total - 1u);
+	uint row = g / inner4, c4 = g % inner4;
+	uint base = p.x_off4 + row * p.n * inner4 + c4;
+	vec4 s = x4[base];
+	for (uint j = 1; j < p.n; ++j) s = combine4(s, x4[base + j * inner4]);
+	if (gi < total) {
+		uint ob = p.out_off + row * p.inner + 4u * c4;
+		o[ob] = finish(s.x, p.n);
+		o[ob + 1u] = finish(s.y, p.n);
+		o[ob + 2u] = finish(s.z, p.n);
+		o[ob + 3u] = finish(s.w, p.n);
+	}
+}
+
+#else
+
+shared float part[gl_WorkGroupSize.x];
+
+void main() {
+	uint row = flat_group();
+	uint n4 = p.n / 4u;
+	uint lid = gl_LocalInvocationID.x;
+	uint base = p.x_off4 + row * n4;
+	// The host uses this kernel only for rows of at least WG vec4s, so
+	// every invocation starts from its own element.
+	vec4 s = x4[base + lid];
+	for (uint j = lid + gl_WorkGroupSize.x; j < n4; j += gl_WorkGroupSize.x) s = combine4(s, x4[base + j]);
+	float v = combine(combine(s.x, s.y), combine(s.z, s.w));
+#ifdef SUBGROUP
+	// subgroupMax need not propagate NaN: carry a NaN flag through
+	// subgroupMax of an integer instead.
+	uint nan = subgroupMax(isnan(v) ? 1u : 0u);
+	v = p.op == MAX ? subgroupMax(v) : subgroupAdd(v);
+	if (p.op == MAX && nan != 0u) v = uintBitsToFloat(0x7fc00000u);
+	if (subgroupElect()) part[gl_SubgroupID] = v;
+	barrier();
+	if (lid == 0u) {
+		float t = part[0];
+		for (uint i = 1u; i < gl_NumSubgroups; ++i) t = combine(t, part[i]);
+		o[p.out_off + row] = finish(t, p.n);
+	}
+#else
+	part[lid] = v;
+	barrier();
+	for (uint w = gl_WorkGroupSize.x / 2u; w > 0u; w /= 2u) {
+		if (lid < w) part[lid] = combine(part[lid], part[lid + w]);
+		barrier();
+	}
+	if (lid == 0u) o[p.out_off + row] = finish(part[0], p.n);
+#endif
+}
+
+#endif
