@@ -43,4 +43,8 @@
 //
 // Vulkan ops are timed by wall clock, one op and one Sync per iteration, so
 // small ops include the submit overhead that BenchmarkCeiling reports.
+// "cpu-util" is the process's CPU time over that wall time: the cores the
+// run actually got. On a CPU device (lavapipe) sharing a loaded machine it
+// falls below the core count and every figure falls with it; read the
+// figures of such runs as ranges.
 package bench

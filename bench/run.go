@@ -100,6 +100,7 @@ func Run(b *testing.B, be tensor.Backend, s Spec) {
 	if err := verify(be, oracle, s, inst); err != nil {
 		fail(fmt.Errorf("verification: %w", err))
 	}
+	cpu0 := processCPU()
 	for b.Loop() {
 		if err := inst.run(); err != nil {
 			fail(err)
@@ -108,10 +109,16 @@ func Run(b *testing.B, be tensor.Backend, s Spec) {
 			fail(err)
 		}
 	}
+	cpu := processCPU() - cpu0
 	res.Iters = b.N
 	perOp := b.Elapsed() / time.Duration(max(b.N, 1))
 	res.NsPerOp = float64(perOp.Nanoseconds())
 	res.Metrics = metrics(s, perOp, ceil)
+	if cpu > 0 && b.Elapsed() > 0 {
+		// Busy cores of this process while timing: below the core count
+		// on a shared machine, figures understate the device.
+		res.Metrics["cpu-util"] = cpu.Seconds() / b.Elapsed().Seconds()
+	}
 	keys := make([]string, 0, len(res.Metrics))
 	for k := range res.Metrics {
 		keys = append(keys, k)
