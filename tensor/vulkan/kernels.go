@@ -31,10 +31,15 @@ import (
 //     the device's workgroup and shared-memory limits); convolutions keep
 //     the register-blocked implicit GEMMs (conv2d*.comp).
 //
+// The memory-bound ops take vec4 fast paths on every device when the
+// layout allows (ops_fast.go).
+//
 // VKGRAD_KERNELS overrides the rule for every device: "generic" (the
-// register-blocked matmul.comp and conv2d*.comp everywhere), "bcast" (the
-// broadcast kernels wherever the subgroup requirements hold), "tiled"
-// (mm_tiled for matmul) or "auto" (the rules above, the default).
+// register-blocked matmul.comp and conv2d*.comp everywhere, and no vec4
+// fast paths: the kernels as they were before the throughput work, for
+// comparisons), "bcast" (the broadcast kernels wherever the subgroup
+// requirements hold), "tiled" (mm_tiled for matmul) or "auto" (the rules
+// above, the default).
 
 // EnvKernels selects a kernel family, overriding the device-class rules.
 const EnvKernels = "VKGRAD_KERNELS"
@@ -55,11 +60,13 @@ const (
 	bcastMaxG   = 4  // largest G the shaders support
 )
 
+// kernelMode is VKGRAD_KERNELS, normalised.
+func kernelMode() string { return strings.ToLower(strings.TrimSpace(os.Getenv(EnvKernels))) }
+
 // family returns the kernel family for matmul (conv = false) or a
 // convolution on this device.
 func (b *Backend) family(conv bool) kernelFamily {
-	mode := strings.ToLower(strings.TrimSpace(os.Getenv(EnvKernels)))
-	switch mode {
+	switch kernelMode() {
 	case "generic":
 		return familyGeneric
 	case "bcast":

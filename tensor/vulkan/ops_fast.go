@@ -25,7 +25,7 @@ type pcRed4 struct {
 
 // dense4 reports whether views of n elements can be read as vec4s.
 func dense4(n int, vs ...tensor.View) bool {
-	if n%4 != 0 || n == 0 {
+	if n%4 != 0 || n == 0 || kernelMode() == "generic" {
 		return false
 	}
 	for _, v := range vs {
@@ -81,7 +81,7 @@ const (
 
 // reduceFast runs sum, mean and max with red4.comp when the layout allows.
 func (b *Backend) reduceFast(op tensor.ReduceOp, out arg, outOff int, x arg, xOff int, outer, n, inner int) (bool, error) {
-	if op != tensor.ReduceSum && op != tensor.ReduceMean && op != tensor.ReduceMax || xOff%4 != 0 {
+	if op != tensor.ReduceSum && op != tensor.ReduceMean && op != tensor.ReduceMax || xOff%4 != 0 || kernelMode() == "generic" {
 		return false, nil
 	}
 	pc := pcRed4{Outer: uint32(outer), N: uint32(n), Inner: uint32(inner), Op: uint32(op), XOff4: uint32(xOff / 4), OutOff: uint32(outOff)}
