@@ -1,11 +1,6 @@
 package cpu
 
-import (
-	"fmt"
-	"sync"
-
-	"github.com/vkgrad/vkgrad/tensor"
-)
+import "github.com/vkgrad/vkgrad/tensor"
 
 // Convolutions are lowered to the blocked matmul (implicit im2col). The
 // output pixels of all images are the columns of one product, taken in
@@ -18,308 +13,25 @@ import (
 // images, with row copies (runs of pixels of one output row within one
 // panel):
 //
-//	forward:         Y [Cout, np] = W [Cout, CKK] · col, scattered to out (+ bias);
-//	                 col packed as column panels [np/nr][CKK][nr]
-//	backward-weight: dW += dY · colᵀ, dY [Cout, np] gathered from dy;
-//	                 colᵀ packed as panels [CKK/nr][np][nr]
+//	forward:         Y [Cout, np] = W [Cout, CKK] · col, col packed as column
+//	                 panels [np/nr][CKK][nr]; Y is out itself when the chunk's
+//	                 images are whole panels, else scattered to out (+ bias)
+//	backward-weight: dW += dY · colᵀ, dY [Cout, np] gathered from dy; colᵀ
+//	                 packed as panels [CKK/nr][np][nr] from a zero-padded
+//	                 channels-last copy, with the rows of col ordered
+//	                 (kh, kw, ci) so that a panel row is a few channel runs
+//	                 (dWᵀ = col · dYᵀ when CKK is narrower than a panel)
 //	backward-data:   for stride 1, the forward convolution of dy with the
 //	                 flipped, transposed kernel (padding KH-1-pad); otherwise
 //	                 col = Wᵀ · dY, then col2im adds col into dx
 //
-// A chunk inside one image multiplies straight into (or from) the NCHW
-// tensor, without the gather or scatter. Chunks run in turn; every phase of a
-// chunk (padding, packing, col2im, gather, scatter, the matmul) is split
-// across the workers into parts that write disjoint outputs, so results do
-// not depend on scheduling.
-
-// convChunkElems bounds the elements of one im2col buffer and of one Y/dY
-// buffer (a variable so that tests can force small chunks).
-var convChunkElems = 1 << 20
-
-// convItemElems is the least work (elements moved) per parallel item group.
-const convItemElems = 1 << 14
-
-type convPlan struct {
-	p          tensor.Conv2DParams
-	kk, ckk    int // KH·KW, rows of col
-	ohw        int // output pixels per image
-	ipc, qpc   int // images per chunk and pixels per chunk (qpc < ohw only when ipc = 1)
-	xs, ys, ws int // elements per image of x and y, elements of w
-	padded     bool
-	hp, wp     int   // padded input plane (H+2·PadH, W+2·PadW)
-	imgP       int   // elements per padded image
-	rowOff     []int // per row r = (ci, kh, kw) of col: ci·hp·wp + kh·wp + kw
-}
-
-// convChunk is images n0..n1, output pixels q0..q1 of each: the matmul
-// columns (n-n0)·(q1-q0) + q-q0.
-type convChunk struct{ n0, n1, q0, q1 int }
-
-func (ch convChunk) imgs() int  { return ch.n1 - ch.n0 }
-func (ch convChunk) width() int { return ch.q1 - ch.q0 }
-func (ch convChunk) cols() int  { return ch.imgs() * ch.width() }
-
-func newConvPlan(op string, p tensor.Conv2DParams) (convPlan, error) {
-	if p.N <= 0 || p.Cin <= 0 || p.H <= 0 || p.W <= 0 || p.Cout <= 0 || p.KH <= 0 || p.KW <= 0 ||
-		p.StrideH <= 0 || p.StrideW <= 0 || p.PadH < 0 || p.PadW < 0 {
-		return convPlan{}, fmt.Errorf("cpu: %s: invalid parameters %+v", op, p)
-	}
-	oh, ow := tensor.ConvOutSize(p.H, p.KH, p.StrideH, p.PadH), tensor.ConvOutSize(p.W, p.KW, p.StrideW, p.PadW)
-	if p.OH != oh || p.OW != ow || oh <= 0 || ow <= 0 {
-		return convPlan{}, fmt.Errorf("cpu: %s: output %dx%d does not match input %dx%d, kernel %dx%d, stride %d,%d, padding %d,%d",
-			op, p.OH, p.OW, p.H, p.W, p.KH, p.KW, p.StrideH, p.StrideW, p.PadH, p.PadW)
-	}
-	c := convPlan{p: p, kk: p.KH * p.KW, ohw: oh * ow}
-	c.ckk = p.Cin * c.kk
-	c.xs, c.ys, c.ws = p.Cin*p.H*p.W, p.Cout*c.ohw, p.Cout*c.ckk
-	maxCols := max(1, convChunkElems/max(c.ckk, p.Cout))
-	if c.ohw <= maxCols {
-		c.ipc, c.qpc = min(p.N, maxCols/c.ohw), c.ohw
-	} else {
-		parts := (c.ohw + maxCols - 1) / maxCols
-		c.ipc, c.qpc = 1, (c.ohw+parts-1)/parts
-	}
-	c.padded = p.PadH > 0 || p.PadW > 0
-	c.hp, c.wp = p.H+2*p.PadH, p.W+2*p.PadW
-	c.imgP = p.Cin * c.hp * c.wp
-	c.rowOff = make([]int, 0, c.ckk)
-	for ci := range p.Cin {
-		for kh := range p.KH {
-			for kw := range p.KW {
-				c.rowOff = append(c.rowOff, ci*c.hp*c.wp+kh*c.wp+kw)
-			}
-		}
-	}
-	return c, nil
-}
-
-// chunks yields the chunks covering every image and output pixel.
-func (c *convPlan) chunks(yield func(convChunk) bool) {
-	for n0 := 0; n0 < c.p.N; n0 += c.ipc {
-		for q0 := 0; q0 < c.ohw; q0 += c.qpc {
-			if !yield(convChunk{n0, min(n0+c.ipc, c.p.N), q0, min(q0+c.qpc, c.ohw)}) {
-				return
-			}
-		}
-	}
-}
-
-// maxCols is the widest chunk.
-func (c *convPlan) maxCols() int { return c.ipc * c.qpc }
-
-// forItems runs fn(n, ch) for every image n of chunk k and channel ch <
-// channels, split across the workers; each item moves about per elements.
-func (b *Backend) forItems(k convChunk, channels, per int, fn func(n, ch int)) {
-	b.parallelFor(k.imgs()*channels, max(1, convItemElems/max(per, 1)), func(lo, hi int) {
-		for it := lo; it < hi; it++ {
-			fn(k.n0+it/channels, it%channels)
-		}
-	})
-}
-
-// convScratch holds one call's pooled buffers.
-type convScratch struct {
-	bufs []*[]float32
-	runs []colRun
-}
-
-// get returns a scratch slice of n elements with unspecified values.
-func (s *convScratch) get(n int) []float32 {
-	p := getFloats(n)
-	s.bufs = append(s.bufs, p)
-	return *p
-}
-
-func (s *convScratch) release() {
-	for _, p := range s.bufs {
-		floatPool.Put(p)
-	}
-}
-
-// input returns the images of chunk k as the packing reads them, from
-// image n0 on: x itself, or a zero-padded copy ([imgs][Cin][hp][wp]) in xp.
-// have is the image xp holds already (-1 for none), so that the chunks of
-// one large image pad it once.
-func (b *Backend) input(c *convPlan, k convChunk, x, xp []float32, have *int) []float32 {
-	if !c.padded {
-		return x[k.n0*c.xs:]
-	}
-	if k.imgs() == 1 && *have == k.n0 {
-		return xp
-	}
-	p := c.p
-	b.forItems(k, p.Cin, c.hp*c.wp, func(n, ci int) {
-		src := x[n*c.xs+ci*p.H*p.W : n*c.xs+(ci+1)*p.H*p.W]
-		dst := xp[(n-k.n0)*c.imgP+ci*c.hp*c.wp : (n-k.n0)*c.imgP+(ci+1)*c.hp*c.wp]
-		clear(dst[:p.PadH*c.wp])
-		clear(dst[(p.PadH+p.H)*c.wp:])
-		for ih := range p.H {
-			row := dst[(p.PadH+ih)*c.wp : (p.PadH+ih+1)*c.wp]
-			clear(row[:p.PadW])
-			copy(row[p.PadW:p.PadW+p.W], src[ih*p.W:(ih+1)*p.W])
-			clear(row[p.PadW+p.W:])
-		}
-	})
-	*have = -1
-	if k.imgs() == 1 {
-		*have = k.n0
-	}
-	return xp
-}
-
-// colRun is a run of columns j..j+n of col (pixels of one output row, within
-// one nr-column panel): column j+i of row r reads src + rowOff[r] + i·StrideW
-// of the (padded) input.
-type colRun struct{ j, src, n int }
-
-// colRuns splits the columns of chunk k into runs, none crossing a multiple
-// of nr, and returns them with the index of the first run of every nr
-// columns (starts has one entry per panel, plus the end).
-func (c *convPlan) colRuns(runs []colRun, starts []int, k convChunk, nr int) ([]colRun, []int) {
-	p := c.p
-	runs, starts = runs[:0], starts[:0]
-	j := 0
-	for n := k.n0; n < k.n1; n++ {
-		for q := k.q0; q < k.q1; {
-			oh, ow := q/p.OW, q%p.OW
-			l := min(p.OW-ow, k.q1-q, nr-j%nr)
-			if j%nr == 0 {
-				starts = append(starts, len(runs))
-			}
-			runs = append(runs, colRun{j: j, src: (n-k.n0)*c.imgP + oh*p.StrideH*c.wp + ow*p.StrideW, n: l})
-			j += l
-			q += l
-		}
-	}
-	return runs, append(starts, len(runs))
-}
-
-// copyRun copies d from s with stride sw: d[i] = s[i·sw].
-func copyRun(d, s []float32, sw int) {
-	if sw == 1 {
-		if len(d) >= 16 {
-			copy(d, s)
-			return
-		}
-		s = s[:len(d)]
-		for i := range d {
-			d[i] = s[i]
-		}
-		return
-	}
-	s = s[:(len(d)-1)*sw+1]
-	for i := range d {
-		d[i] = s[i*sw]
-	}
-}
-
-// packCol writes column panel P ([ckk][nr]) of col from the input xp,
-// reading the runs of its columns; lanes past the chunk's columns are zero.
-func (c *convPlan) packCol(dst, xp []float32, runs []colRun, P, nr, np int) {
-	panel := dst[P*c.ckk*nr : (P+1)*c.ckk*nr]
-	if (P+1)*nr > np {
-		clear(panel)
-	}
-	base, sw := P*nr, c.p.StrideW
-	for r, off := range c.rowOff {
-		row := panel[r*nr : r*nr+nr]
-		for _, u := range runs {
-			copyRun(row[u.j-base:u.j-base+u.n], xp[off+u.src:], sw)
-		}
-	}
-}
-
-// packColT writes the depth steps (pixels) of column panels P of colᵀ
-// (rows R·nr.. of col, [np][nr] per panel) for the columns of runs; lanes
-// past ckk are zero.
-func (c *convPlan) packColT(dst, xp []float32, runs []colRun, R, nr, np int) {
-	panel := dst[R*np*nr : (R+1)*np*nr]
-	sw := c.p.StrideW
-	r0, r1 := R*nr, min((R+1)*nr, c.ckk)
-	for r := r0; r < r1; r++ {
-		off := c.rowOff[r]
-		lane := panel[r-r0:]
-		for _, u := range runs {
-			s := xp[off+u.src:]
-			s = s[:(u.n-1)*sw+1]
-			d := lane[u.j*nr:]
-			for i := range u.n {
-				d[i*nr] = s[i*sw]
-			}
-		}
-	}
-	if r1-r0 < nr {
-		for _, u := range runs {
-			for j := u.j; j < u.j+u.n; j++ {
-				clear(panel[j*nr+r1-r0 : j*nr+nr])
-			}
-		}
-	}
-}
-
-// col2im adds the rows of input channel ci of col [ckk, np] at columns
-// off..off+(q1-q0) (output pixels q0..q1) back into plane, channel ci of one
-// image's gradient ([H, W]).
-func (c *convPlan) col2im(plane, col []float32, np, off, ci, q0, q1 int) {
-	p := c.p
-	w := q1 - q0
-	r := ci * c.kk
-	for kh := range p.KH {
-		for kw := range p.KW {
-			src := col[r*np+off : r*np+off+w]
-			r++
-			oh, ow := q0/p.OW, q0%p.OW
-			for q := 0; q < w; oh, ow = oh+1, 0 {
-				seg := src[q : q+min(p.OW-ow, w-q)]
-				q += len(seg)
-				ih := oh*p.StrideH - p.PadH + kh
-				if ih < 0 || ih >= p.H {
-					continue
-				}
-				row := plane[ih*p.W : (ih+1)*p.W]
-				iw := ow*p.StrideW - p.PadW + kw
-				for _, v := range seg {
-					if uint(iw) < uint(len(row)) {
-						row[iw] += v
-					}
-					iw += p.StrideW
-				}
-			}
-		}
-	}
-}
-
-// gatherDY copies dy of the images of chunk k into dY [Cout, np].
-func (b *Backend) gatherDY(c *convPlan, k convChunk, dY, dy []float32) {
-	np, w := k.cols(), k.width()
-	b.forItems(k, c.p.Cout, w, func(n, co int) {
-		copy(dY[co*np+(n-k.n0)*w:co*np+(n-k.n0+1)*w], dy[n*c.ys+co*c.ohw+k.q0:n*c.ys+co*c.ohw+k.q1])
-	})
-}
-
-// dyOperand returns dY of chunk k as a matmul operand [Cout, np]: dy itself
-// for a chunk inside one image, else gathered into scratch.
-func (b *Backend) dyOperand(c *convPlan, k convChunk, dy, scratch []float32) mat {
-	if k.imgs() == 1 {
-		return mat{d: dy, off: k.n0*c.ys + k.q0, ld: c.ohw}
-	}
-	np := k.cols()
-	b.gatherDY(c, k, scratch[:c.p.Cout*np], dy)
-	return mat{d: scratch, ld: np}
-}
-
-// floatPool recycles the convolution scratch buffers (*[]float32).
-var floatPool sync.Pool
-
-// getFloats returns a scratch slice of n elements with unspecified values.
-func getFloats(n int) *[]float32 {
-	if s, ok := floatPool.Get().(*[]float32); ok && cap(*s) >= n {
-		*s = (*s)[:n]
-		return s
-	}
-	s := make([]float32, n)
-	return &s
-}
+// Before that, kernel taps that only ever read padding are dropped (a 3x3
+// kernel with padding 1 over a 1x1 map is its centre tap), and a 1x1
+// convolution with stride s runs at stride 1 on every s-th input.
+//
+// Chunks run in turn; every phase of a chunk (padding, packing, col2im,
+// gather, scatter, the matmul) is split across the workers into parts that
+// write disjoint outputs, so results do not depend on scheduling.
 
 // Conv2D computes out = x * w (+ bias) for dense NCHW x and [Cout,Cin,KH,KW]
 // w; bias.Buf may be nil.
@@ -347,37 +59,51 @@ func (b *Backend) Conv2D(out, x, w, bias tensor.View, p tensor.Conv2DParams) err
 			return err
 		}
 	}
-	b.convForward(&c, od, xd, wd, bd)
+	b.convForward(p, od, xd, wd, bd)
 	return nil
 }
 
-// convForward computes od = xd * wd (+ bd when not nil).
-func (b *Backend) convForward(c *convPlan, od, xd, wd, bd []float32) {
-	p, nr := c.p, b.kern.nr
+// convForward computes od = xd * wd (+ bd when not nil) for convolution p.
+func (b *Backend) convForward(p tensor.Conv2DParams, od, xd, wd, bd []float32) {
 	var s convScratch
 	defer s.release()
+	if q, kh0, kw0, ok := cropTaps(p); ok {
+		wq := s.get(q.Cout * q.Cin * q.KH * q.KW)
+		cropWeights(wd, wq, p, q, kh0, kw0, false)
+		b.convForward(q, od, xd, wq, bd)
+		return
+	}
+	if q, ok := subsampled(p); ok {
+		xs := s.get(q.N * q.Cin * q.H * q.W)
+		b.subsample(xd, xs, p, false)
+		b.convForward(q, od, xs, wd, bd)
+		return
+	}
+	c := planOf(p)
+	nr := b.kern.nr
 	panels := s.get(c.ckk * ((c.maxCols() + nr - 1) / nr * nr))
-	y := s.get(p.Cout * c.maxCols())
 	var xp []float32
 	if c.padded {
 		xp = s.get(c.ipc * c.imgP)
 	}
+	var y []float32
 	var starts []int
 	have := -1
 	for k := range c.chunks {
 		np, wid := k.cols(), k.width()
-		in := b.input(c, k, xd, xp, &have)
-		s.runs, starts = c.colRuns(s.runs, starts, k, nr)
+		in := b.input(&c, k, xd, xp, &have)
+		s.runs, starts = c.colRuns(s.runs, starts, k, nr, c.imgP)
 		npan := len(starts) - 1
 		b.parallelFor(npan, max(1, convItemElems/(c.ckk*nr)), func(lo, hi int) {
 			for P := lo; P < hi; P++ {
-				c.packCol(panels, in, s.runs[starts[P]:starts[P+1]], P, nr, np)
+				c.packCol(panels, in, s.runs[starts[P]:starts[P+1]], P, nr, np, 0, c.ckk)
 			}
 		})
 		wm, cm := mat{d: wd, ld: c.ckk}, mat{d: panels, ld: c.ckk, packed: true}
-		if k.imgs() == 1 {
-			// Y is the chunk's columns of out itself.
-			b.gemmBatch(od, k.n0*c.ys+k.q0, c.ohw, 0, wm, cm, 1, 0, 0, p.Cout, np, c.ckk, false)
+		if k.imgs() == 1 || wid%nr == 0 && c.ckk <= 2*wid {
+			// Y is out itself: image n0+i's columns are panels from i·wid/nr
+			// on (one product per image repacks W, worth it for wide images).
+			b.gemmBatch(od, k.n0*c.ys+k.q0, c.ohw, c.ys, wm, cm, k.imgs(), 0, wid*c.ckk, p.Cout, wid, c.ckk, false)
 			if bd != nil {
 				b.forItems(k, p.Cout, wid, func(n, co int) {
 					row := od[n*c.ys+co*c.ohw+k.q0 : n*c.ys+co*c.ohw+k.q1]
@@ -387,6 +113,9 @@ func (b *Backend) convForward(c *convPlan, od, xd, wd, bd []float32) {
 				})
 			}
 			continue
+		}
+		if y == nil {
+			y = s.get(p.Cout * c.maxCols())
 		}
 		b.gemmBatch(y, 0, np, 0, wm, cm, 1, 0, 0, p.Cout, np, c.ckk, false)
 		b.forItems(k, p.Cout, wid, func(n, co int) {
@@ -423,32 +152,51 @@ func (b *Backend) Conv2DBackwardData(dx, dy, w tensor.View, p tensor.Conv2DParam
 	if err != nil {
 		return err
 	}
+	b.convBackwardData(p, dxd, dyd, wd)
+	return nil
+}
+
+// convBackwardData overwrites dxd with the gradient of convolution p w.r.t.
+// its input.
+func (b *Backend) convBackwardData(p tensor.Conv2DParams, dxd, dyd, wd []float32) {
 	var s convScratch
 	defer s.release()
-	if p.StrideH == 1 && p.StrideW == 1 && p.PadH < p.KH && p.PadW < p.KW {
+	if q, kh0, kw0, ok := cropTaps(p); ok {
+		wq := s.get(q.Cout * q.Cin * q.KH * q.KW)
+		cropWeights(wd, wq, p, q, kh0, kw0, false)
+		b.convBackwardData(q, dxd, dyd, wq)
+		return
+	}
+	if q, ok := subsampled(p); ok {
+		dxs := s.get(q.N * q.Cin * q.H * q.W)
+		b.convBackwardData(q, dxs, dyd, wd)
+		b.subsample(dxd, dxs, p, true)
+		return
+	}
+	c := planOf(p)
+	if p.StrideH == 1 && p.StrideW == 1 && p.PadH < p.KH && p.PadW < p.KW && p.Cin >= 8 {
 		// dx[n][ci][ih][iw] = Σ dy[n][co][ih+PadH-kh][iw+PadW-kw]·w[co][ci][kh][kw]:
 		// a stride-1 convolution of dy with wf[ci][co][kh][kw] =
-		// w[co][ci][KH-1-kh][KW-1-kw] and padding KH-1-PadH, KW-1-PadW.
+		// w[co][ci][KH-1-kh][KW-1-kw] and padding KH-1-PadH, KW-1-PadW
+		// (when its output size formula gives back H×W).
 		q := tensor.Conv2DParams{N: p.N, Cin: p.Cout, H: p.OH, W: p.OW, Cout: p.Cin, KH: p.KH, KW: p.KW,
 			StrideH: 1, StrideW: 1, PadH: p.KH - 1 - p.PadH, PadW: p.KW - 1 - p.PadW, OH: p.H, OW: p.W}
-		cf, err := newConvPlan(name, q)
-		if err != nil {
-			return err
-		}
-		wf := s.get(c.ws)
-		for co := range p.Cout {
-			for ci := range p.Cin {
-				src := wd[(co*p.Cin+ci)*c.kk : (co*p.Cin+ci+1)*c.kk]
-				dst := wf[(ci*p.Cout+co)*c.kk : (ci*p.Cout+co+1)*c.kk]
-				for i, v := range src {
-					dst[c.kk-1-i] = v
+		if _, err := newConvPlan("", q); err == nil {
+			wf := s.get(c.ws)
+			for co := range p.Cout {
+				for ci := range p.Cin {
+					src := wd[(co*p.Cin+ci)*c.kk : (co*p.Cin+ci+1)*c.kk]
+					dst := wf[(ci*p.Cout+co)*c.kk : (ci*p.Cout+co+1)*c.kk]
+					for i, v := range src {
+						dst[c.kk-1-i] = v
+					}
 				}
 			}
+			b.convForward(q, dxd, dyd, wf, nil)
+			return
 		}
-		b.convForward(&cf, dxd, dyd, wf, nil)
-		return nil
 	}
-	clear(dxd)
+	clear(dxd[:p.N*c.xs])
 	col := s.get(c.ckk * c.maxCols())
 	dyc := s.get(p.Cout * c.maxCols())
 	for k := range c.chunks {
@@ -460,7 +208,6 @@ func (b *Backend) Conv2DBackwardData(dx, dy, w tensor.View, p tensor.Conv2DParam
 			c.col2im(plane, col, np, (n-k.n0)*wid, ci, k.q0, k.q1)
 		})
 	}
-	return nil
 }
 
 // Conv2DBackwardWeight overwrites dw with the gradient of Conv2D w.r.t. w.
@@ -482,36 +229,120 @@ func (b *Backend) Conv2DBackwardWeight(dw, x, dy tensor.View, p tensor.Conv2DPar
 	if err != nil {
 		return err
 	}
-	nr := b.kern.nr
+	b.convBackwardWeight(p, dwd, xd, dyd)
+	return nil
+}
+
+// convBackwardWeight overwrites dwd with the gradient of convolution p
+// w.r.t. its kernel.
+func (b *Backend) convBackwardWeight(p tensor.Conv2DParams, dwd, xd, dyd []float32) {
 	var s convScratch
 	defer s.release()
+	if q, kh0, kw0, ok := cropTaps(p); ok {
+		dwq := s.get(q.Cout * q.Cin * q.KH * q.KW)
+		b.convBackwardWeight(q, dwq, xd, dyd)
+		cropWeights(dwd, dwq, p, q, kh0, kw0, true)
+		return
+	}
+	if q, ok := subsampled(p); ok {
+		xs := s.get(q.N * q.Cin * q.H * q.W)
+		b.subsample(xd, xs, p, false)
+		b.convBackwardWeight(q, dwd, xs, dyd)
+		return
+	}
+	c := planOf(p)
+	nr := b.kern.nr
+	if c.ckk < nr && p.Cout > c.ckk {
+		b.convBackwardWeightT(&c, &s, dwd, xd, dyd)
+		return
+	}
+	// The product runs over rows r' = (kh·KW+kw)·Cin + ci of col, which read
+	// channels contiguously from an NHWC copy of the input, into dWp
+	// [Cout][KH·KW][Cin]; dw is its permutation.
 	npanR := (c.ckk + nr - 1) / nr
+	segs := make([][]colSeg, npanR)
+	for R := range segs {
+		segs[R] = c.nhwcSegs(nil, R, nr)
+	}
 	panels := s.get(npanR * nr * c.maxCols())
 	dyc := s.get(p.Cout * c.maxCols())
-	var xp []float32
-	if c.padded {
-		xp = s.get(c.ipc * c.imgP)
+	xt := s.get(c.ipc * c.imgP)
+	permute := p.Cin > 1 && c.kk > 1 // else r' = r
+	dwp := dwd
+	if permute {
+		dwp = s.get(c.ws)
 	}
 	var starts []int
-	have := -1
-	first := true
+	first, have := true, -1
 	for k := range c.chunks {
 		np := k.cols()
-		in := b.input(&c, k, xd, xp, &have)
-		s.runs, starts = c.colRuns(s.runs, starts, k, nr)
+		if k.imgs() > 1 || have != k.n0 {
+			b.inputNHWC(&c, k, xd, xt)
+			have = -1 // the image a chunk of one image leaves in xt
+			if k.imgs() == 1 {
+				have = k.n0
+			}
+		}
+		s.runs, starts = c.colRuns(s.runs, starts, k, nr, c.hp*c.wp)
 		// Items: (row panel R, column panel P) pairs, P fastest.
 		npanP := len(starts) - 1
 		b.parallelFor(npanR*npanP, max(1, convItemElems/(nr*nr)), func(lo, hi int) {
 			for it := lo; it < hi; {
 				R, P0 := it/npanP, it%npanP
 				P1 := min(npanP, P0+hi-it)
-				c.packColT(panels, in, s.runs[starts[P0]:starts[P1]], R, nr, np)
+				c.packColT(panels, xt, s.runs[starts[P0]:starts[P1]], segs[R], R, nr, np)
 				it += P1 - P0
 			}
 		})
-		// dW [Cout, ckk] (+)= dY [Cout, np] · colᵀ
-		b.gemmBatch(dwd, 0, c.ckk, 0, b.dyOperand(&c, k, dyd, dyc), mat{d: panels, ld: np, packed: true}, 1, 0, 0, p.Cout, c.ckk, np, !first)
+		// dWp [Cout, ckk] (+)= dY [Cout, np] · colᵀ
+		b.gemmBatch(dwp, 0, c.ckk, 0, b.dyOperand(&c, k, dyd, dyc), mat{d: panels, ld: np, packed: true}, 1, 0, 0, p.Cout, c.ckk, np, !first)
 		first = false
 	}
-	return nil
+	if permute {
+		b.parallelFor(p.Cout, max(1, convItemElems/c.ckk), func(lo, hi int) {
+			for co := lo; co < hi; co++ {
+				src, dst := dwp[co*c.ckk:(co+1)*c.ckk], dwd[co*c.ckk:(co+1)*c.ckk]
+				for g := range c.kk {
+					for ci := range p.Cin {
+						dst[ci*c.kk+g] = src[g*p.Cin+ci]
+					}
+				}
+			}
+		})
+	}
+}
+
+// convBackwardWeightT computes dw as dWᵀ [ckk, Cout] = col · dYᵀ, for
+// kernels with fewer rows of col (ckk) than a B panel has columns, such as a
+// first layer over one input channel: ckk then spans register tiles of mr
+// rows instead of one mostly empty nr-column panel.
+func (b *Backend) convBackwardWeightT(c *convPlan, s *convScratch, dwd, xd, dyd []float32) {
+	p := c.p
+	col := s.get(c.ckk * c.maxCols())
+	dyc := s.get(p.Cout * c.maxCols())
+	dwt := s.get(c.ws)
+	var xp []float32
+	if c.padded {
+		xp = s.get(c.ipc * c.imgP)
+	}
+	var starts []int
+	first, have := true, -1
+	for k := range c.chunks {
+		np := k.cols()
+		in := b.input(c, k, xd, xp, &have)
+		// col [ckk, np]: packCol with one panel as wide as the chunk.
+		s.runs, starts = c.colRuns(s.runs, starts, k, np, c.imgP)
+		b.parallelFor(c.ckk, max(1, convItemElems/np), func(lo, hi int) {
+			c.packCol(col, in, s.runs, 0, np, np, lo, hi)
+		})
+		dym := b.dyOperand(c, k, dyd, dyc)
+		dym.trans = true
+		b.gemmBatch(dwt, 0, p.Cout, 0, mat{d: col, ld: np}, dym, 1, 0, 0, c.ckk, p.Cout, np, !first)
+		first = false
+	}
+	for co := range p.Cout {
+		for r := range c.ckk {
+			dwd[co*c.ckk+r] = dwt[r*p.Cout+co]
+		}
+	}
 }

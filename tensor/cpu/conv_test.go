@@ -43,7 +43,8 @@ func naiveConvBackward(x, w, dy []float32, p tensor.Conv2DParams) (dx, dw []floa
 // float64 loops with every micro-kernel, on 1 and 3 goroutines, with the
 // default chunk size and with chunk limits that force several whole images
 // per chunk (with a shorter last chunk), one image per chunk, and images
-// split into several chunks.
+// split into several chunks; the shapes reach every rewrite (cropped taps,
+// subsampled 1x1, flipped backward-data, transposed backward-weight).
 func TestConvChunksEveryKernel(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	cases := []tensor.Conv2DParams{
@@ -55,6 +56,20 @@ func TestConvChunksEveryKernel(t *testing.T) {
 		{N: 2, Cin: 1, H: 12, W: 35, Cout: 2, KH: 3, KW: 2, StrideH: 1, StrideW: 3, PadH: 0, PadW: 1},
 		{N: 2, Cin: 2, H: 6, W: 5, Cout: 3, KH: 2, KW: 3, StrideH: 1, StrideW: 1, PadH: 2, PadW: 3},
 		{N: 1, Cin: 3, H: 40, W: 37, Cout: 7, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadH: 2, PadW: 2},
+		// Cin >= 8 at stride 1: backward-data as the flipped-kernel forward.
+		{N: 3, Cin: 9, H: 6, W: 7, Cout: 10, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1},
+		{N: 2, Cin: 8, H: 5, W: 4, Cout: 3, KH: 3, KW: 2, StrideH: 1, StrideW: 1, PadH: 0, PadW: 1},
+		// Taps over padding only: 1x1 map (centre tap), 2x2 map at stride 2
+		// (2x2 of the 3x3 taps), a 1x4 map (one kernel row), padding wider
+		// than the kernel (nothing cropped: windows would leave the padding).
+		{N: 5, Cin: 9, H: 1, W: 1, Cout: 11, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1},
+		{N: 4, Cin: 6, H: 2, W: 2, Cout: 5, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1},
+		{N: 3, Cin: 10, H: 1, W: 4, Cout: 4, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1},
+		{N: 2, Cin: 9, H: 3, W: 3, Cout: 2, KH: 2, KW: 2, StrideH: 1, StrideW: 1, PadH: 3, PadW: 3},
+		// 1x1 at stride 2 (run at stride 1 on every other input), 3 channels.
+		{N: 4, Cin: 12, H: 7, W: 6, Cout: 9, KH: 1, KW: 1, StrideH: 2, StrideW: 2},
+		// First layer: one input channel, CKK = 9 narrower than a panel.
+		{N: 6, Cin: 1, H: 10, W: 9, Cout: 33, KH: 3, KW: 3, StrideH: 1, StrideW: 1},
 	}
 	defer func(v int) { convChunkElems = v }(convChunkElems)
 	for _, p := range cases {

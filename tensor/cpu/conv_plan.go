@@ -1,0 +1,436 @@
+package cpu
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/vkgrad/vkgrad/tensor"
+)
+
+// convChunkElems bounds the elements of one im2col buffer and of one Y/dY
+// buffer (a variable so that tests can force small chunks).
+var convChunkElems = 1 << 20
+
+// convItemElems is the least work (elements moved) per parallel item group.
+const convItemElems = 1 << 14
+
+type convPlan struct {
+	p          tensor.Conv2DParams
+	kk, ckk    int // KH·KW, rows of col
+	ohw        int // output pixels per image
+	ipc, qpc   int // images per chunk and pixels per chunk (qpc < ohw only when ipc = 1)
+	xs, ys, ws int // elements per image of x and y, elements of w
+	padded     bool
+	hp, wp     int   // padded input plane (H+2·PadH, W+2·PadW)
+	imgP       int   // elements per padded image
+	rowOff     []int // per row r = (ci, kh, kw) of col: ci·hp·wp + kh·wp + kw
+}
+
+// convChunk is images n0..n1, output pixels q0..q1 of each: the matmul
+// columns (n-n0)·(q1-q0) + q-q0.
+type convChunk struct{ n0, n1, q0, q1 int }
+
+func (ch convChunk) imgs() int  { return ch.n1 - ch.n0 }
+func (ch convChunk) width() int { return ch.q1 - ch.q0 }
+func (ch convChunk) cols() int  { return ch.imgs() * ch.width() }
+
+func newConvPlan(op string, p tensor.Conv2DParams) (convPlan, error) {
+	if p.N <= 0 || p.Cin <= 0 || p.H <= 0 || p.W <= 0 || p.Cout <= 0 || p.KH <= 0 || p.KW <= 0 ||
+		p.StrideH <= 0 || p.StrideW <= 0 || p.PadH < 0 || p.PadW < 0 {
+		return convPlan{}, fmt.Errorf("cpu: %s: invalid parameters %+v", op, p)
+	}
+	oh, ow := tensor.ConvOutSize(p.H, p.KH, p.StrideH, p.PadH), tensor.ConvOutSize(p.W, p.KW, p.StrideW, p.PadW)
+	if p.OH != oh || p.OW != ow || oh <= 0 || ow <= 0 {
+		return convPlan{}, fmt.Errorf("cpu: %s: output %dx%d does not match input %dx%d, kernel %dx%d, stride %d,%d, padding %d,%d",
+			op, p.OH, p.OW, p.H, p.W, p.KH, p.KW, p.StrideH, p.StrideW, p.PadH, p.PadW)
+	}
+	return planOf(p), nil
+}
+
+// planOf returns the plan of p, whose output size p.OH×p.OW need not be the
+// one of tensor.ConvOutSize (a cropped kernel, see cropTaps) as long as every
+// window lies within the padded input.
+func planOf(p tensor.Conv2DParams) convPlan {
+	c := convPlan{p: p, kk: p.KH * p.KW, ohw: p.OH * p.OW}
+	c.ckk = p.Cin * c.kk
+	c.xs, c.ys, c.ws = p.Cin*p.H*p.W, p.Cout*c.ohw, p.Cout*c.ckk
+	maxCols := max(1, convChunkElems/max(c.ckk, p.Cout))
+	if c.ohw <= maxCols {
+		c.ipc, c.qpc = min(p.N, maxCols/c.ohw), c.ohw
+	} else {
+		parts := (c.ohw + maxCols - 1) / maxCols
+		c.ipc, c.qpc = 1, (c.ohw+parts-1)/parts
+	}
+	c.padded = p.PadH > 0 || p.PadW > 0
+	c.hp, c.wp = p.H+2*p.PadH, p.W+2*p.PadW
+	c.imgP = p.Cin * c.hp * c.wp
+	c.rowOff = make([]int, 0, c.ckk)
+	for ci := range p.Cin {
+		for kh := range p.KH {
+			for kw := range p.KW {
+				c.rowOff = append(c.rowOff, ci*c.hp*c.wp+kh*c.wp+kw)
+			}
+		}
+	}
+	return c
+}
+
+// activeTaps returns the first and last kernel offsets (of k, along an axis
+// of n inputs, out outputs, stride s, padding pad) whose windows read an
+// input and not only padding for some output.
+func activeTaps(k, n, out, s, pad int) (lo, hi int) {
+	lo, hi = k, -1
+	for t := range k {
+		// Output o reads input o·s - pad + t; some o in [0, out) reads one in [0, n).
+		for o := range out {
+			if i := o*s - pad + t; i >= 0 && i < n {
+				lo, hi = min(lo, t), max(hi, t)
+				break
+			}
+		}
+	}
+	return lo, hi
+}
+
+// cropTaps returns the convolution p restricted to the kernel rows kh0.. and
+// columns kw0.. whose windows read inputs (the others multiply padding
+// only: a 3x3 kernel with padding 1 over a 1x1 map uses its centre alone),
+// with the padding reduced to match. ok is false when no tap can be dropped
+// (or when the smaller padding would not cover every window).
+func cropTaps(p tensor.Conv2DParams) (q tensor.Conv2DParams, kh0, kw0 int, ok bool) {
+	h0, h1 := activeTaps(p.KH, p.H, p.OH, p.StrideH, p.PadH)
+	w0, w1 := activeTaps(p.KW, p.W, p.OW, p.StrideW, p.PadW)
+	if h1 < h0 || w1 < w0 || h1-h0+1 == p.KH && w1-w0+1 == p.KW {
+		return p, 0, 0, false
+	}
+	q = p
+	q.KH, q.KW, q.PadH, q.PadW = h1-h0+1, w1-w0+1, p.PadH-h0, p.PadW-w0
+	// Windows must stay inside the padded input [-pad, n+pad).
+	if (q.OH-1)*q.StrideH-q.PadH+q.KH > q.H+q.PadH || (q.OW-1)*q.StrideW-q.PadW+q.KW > q.W+q.PadW {
+		return p, 0, 0, false
+	}
+	return q, h0, w0, true
+}
+
+// cropWeights copies taps kh0..kh0+q.KH, kw0..kw0+q.KW of w (p's kernel) into
+// wq (q's kernel), or back from wq into w with zeros at the other taps when
+// back.
+func cropWeights(w, wq []float32, p, q tensor.Conv2DParams, kh0, kw0 int, back bool) {
+	if back {
+		clear(w[:p.Cout*p.Cin*p.KH*p.KW])
+	}
+	for oc := range p.Cout * p.Cin {
+		for kh := range q.KH {
+			for kw := range q.KW {
+				i := (oc*p.KH+kh0+kh)*p.KW + kw0 + kw
+				j := (oc*q.KH+kh)*q.KW + kw
+				if back {
+					w[i] = wq[j]
+				} else {
+					wq[j] = w[i]
+				}
+			}
+		}
+	}
+}
+
+// subsampled reports whether p is a 1x1 convolution with stride > 1 and no
+// padding, which reads only every stride-th input, and returns the
+// equivalent stride-1 convolution over those inputs.
+func subsampled(p tensor.Conv2DParams) (tensor.Conv2DParams, bool) {
+	if p.KH != 1 || p.KW != 1 || p.PadH != 0 || p.PadW != 0 || p.StrideH == 1 && p.StrideW == 1 {
+		return p, false
+	}
+	q := p
+	q.H, q.W, q.StrideH, q.StrideW = p.OH, p.OW, 1, 1
+	return q, true
+}
+
+// subsample copies x[n][c][oh·sh][ow·sw] (p's input) into xs [N][C][OH][OW],
+// or, when back, xs into those elements of x, zeroing the others.
+func (b *Backend) subsample(x, xs []float32, p tensor.Conv2DParams, back bool) {
+	b.parallelFor(p.N*p.Cin, max(1, convItemElems/(p.H*p.W)), func(lo, hi int) {
+		for it := lo; it < hi; it++ {
+			plane := x[it*p.H*p.W : (it+1)*p.H*p.W]
+			sub := xs[it*p.OH*p.OW : (it+1)*p.OH*p.OW]
+			if back {
+				clear(plane)
+			}
+			for oh := range p.OH {
+				row := plane[oh*p.StrideH*p.W:]
+				srow := sub[oh*p.OW : (oh+1)*p.OW]
+				for ow := range srow {
+					if back {
+						row[ow*p.StrideW] = srow[ow]
+					} else {
+						srow[ow] = row[ow*p.StrideW]
+					}
+				}
+			}
+		}
+	})
+}
+
+// chunks yields the chunks covering every image and output pixel.
+func (c *convPlan) chunks(yield func(convChunk) bool) {
+	for n0 := 0; n0 < c.p.N; n0 += c.ipc {
+		for q0 := 0; q0 < c.ohw; q0 += c.qpc {
+			if !yield(convChunk{n0, min(n0+c.ipc, c.p.N), q0, min(q0+c.qpc, c.ohw)}) {
+				return
+			}
+		}
+	}
+}
+
+// maxCols is the widest chunk.
+func (c *convPlan) maxCols() int { return c.ipc * c.qpc }
+
+// forItems runs fn(n, ch) for every image n of chunk k and channel ch <
+// channels, split across the workers; each item moves about per elements.
+func (b *Backend) forItems(k convChunk, channels, per int, fn func(n, ch int)) {
+	b.parallelFor(k.imgs()*channels, max(1, convItemElems/max(per, 1)), func(lo, hi int) {
+		for it := lo; it < hi; it++ {
+			fn(k.n0+it/channels, it%channels)
+		}
+	})
+}
+
+// convScratch holds one call's pooled buffers.
+type convScratch struct {
+	bufs []*[]float32
+	runs []colRun
+}
+
+// get returns a scratch slice of n elements with unspecified values.
+func (s *convScratch) get(n int) []float32 {
+	p := getFloats(n)
+	s.bufs = append(s.bufs, p)
+	return *p
+}
+
+func (s *convScratch) release() {
+	for _, p := range s.bufs {
+		floatPool.Put(p)
+	}
+}
+
+// input returns the images of chunk k as the packing reads them, from
+// image n0 on: x itself, or a zero-padded copy ([imgs][Cin][hp][wp]) in xp.
+// have is the image xp holds already (-1 for none), so that the chunks of
+// one large image pad it once.
+func (b *Backend) input(c *convPlan, k convChunk, x, xp []float32, have *int) []float32 {
+	if !c.padded {
+		return x[k.n0*c.xs:]
+	}
+	if k.imgs() == 1 && *have == k.n0 {
+		return xp
+	}
+	p := c.p
+	b.forItems(k, p.Cin, c.hp*c.wp, func(n, ci int) {
+		src := x[n*c.xs+ci*p.H*p.W : n*c.xs+(ci+1)*p.H*p.W]
+		dst := xp[(n-k.n0)*c.imgP+ci*c.hp*c.wp : (n-k.n0)*c.imgP+(ci+1)*c.hp*c.wp]
+		clear(dst[:p.PadH*c.wp])
+		clear(dst[(p.PadH+p.H)*c.wp:])
+		for ih := range p.H {
+			row := dst[(p.PadH+ih)*c.wp : (p.PadH+ih+1)*c.wp]
+			clear(row[:p.PadW])
+			copy(row[p.PadW:p.PadW+p.W], src[ih*p.W:(ih+1)*p.W])
+			clear(row[p.PadW+p.W:])
+		}
+	})
+	*have = -1
+	if k.imgs() == 1 {
+		*have = k.n0
+	}
+	return xp
+}
+
+// colRun is a run of columns j..j+n of col (pixels of one output row, within
+// one nr-column panel) whose input windows start at src + i·StrideW for
+// column j+i, in elements of the padded NCHW input (plus rowOff[r] for row
+// r) or in pixels of the padded NHWC input.
+type colRun struct{ j, src, n int }
+
+// colRuns splits the columns of chunk k into runs, none crossing a multiple
+// of nr, and returns them with the index of the first run of every nr
+// columns (starts has one entry per panel, plus the end). img is the
+// distance between images of the input the runs address.
+func (c *convPlan) colRuns(runs []colRun, starts []int, k convChunk, nr, img int) ([]colRun, []int) {
+	p := c.p
+	runs, starts = runs[:0], starts[:0]
+	j := 0
+	for n := k.n0; n < k.n1; n++ {
+		for q := k.q0; q < k.q1; {
+			oh, ow := q/p.OW, q%p.OW
+			l := min(p.OW-ow, k.q1-q, nr-j%nr)
+			if j%nr == 0 {
+				starts = append(starts, len(runs))
+			}
+			runs = append(runs, colRun{j: j, src: (n-k.n0)*img + oh*p.StrideH*c.wp + ow*p.StrideW, n: l})
+			j += l
+			q += l
+		}
+	}
+	return runs, append(starts, len(runs))
+}
+
+// copyRun copies d from s with stride sw: d[i] = s[i·sw].
+func copyRun(d, s []float32, sw int) {
+	if sw == 1 {
+		if len(d) >= 16 {
+			copy(d, s)
+			return
+		}
+		s = s[:len(d)]
+		for i := range d {
+			d[i] = s[i]
+		}
+		return
+	}
+	s = s[:(len(d)-1)*sw+1]
+	for i := range d {
+		d[i] = s[i*sw]
+	}
+}
+
+// packCol writes rows r0..r1 of column panel P ([ckk][nr]) of col from the
+// input xp, reading the runs of its columns; lanes past the chunk's np
+// columns are zero.
+func (c *convPlan) packCol(dst, xp []float32, runs []colRun, P, nr, np, r0, r1 int) {
+	panel := dst[P*c.ckk*nr : (P+1)*c.ckk*nr]
+	base, sw := P*nr, c.p.StrideW
+	used := min(nr, np-base)
+	for r := r0; r < r1; r++ {
+		off := c.rowOff[r]
+		row := panel[r*nr : r*nr+nr]
+		for _, u := range runs {
+			copyRun(row[u.j-base:u.j-base+u.n], xp[off+u.src:], sw)
+		}
+		clear(row[used:])
+	}
+}
+
+// colSeg is a run of lanes lane..lane+n of a colᵀ panel that reads
+// consecutive input channels: lane l of pixel p reads the NHWC input at
+// p·Cin + shift + (l - lane).
+type colSeg struct{ lane, shift, n int }
+
+// nhwcSegs returns the lane runs of colᵀ panel R when the rows of col are
+// ordered r' = (kh·KW + kw)·Cin + ci (channels fastest).
+func (c *convPlan) nhwcSegs(segs []colSeg, R, nr int) []colSeg {
+	p := c.p
+	segs = segs[:0]
+	for r, end := R*nr, min((R+1)*nr, c.ckk); r < end; {
+		g, ci := r/p.Cin, r%p.Cin
+		l := min(p.Cin-ci, end-r)
+		segs = append(segs, colSeg{lane: r - R*nr, shift: ((g/p.KW)*c.wp+g%p.KW)*p.Cin + ci, n: l})
+		r += l
+	}
+	return segs
+}
+
+// inputNHWC writes the images of chunk k zero-padded and channels last
+// ([imgs][hp][wp][Cin]) into xt.
+func (b *Backend) inputNHWC(c *convPlan, k convChunk, x, xt []float32) {
+	p := c.p
+	b.forItems(k, c.hp, c.wp*p.Cin, func(n, ih int) {
+		dst := xt[((n-k.n0)*c.hp+ih)*c.wp*p.Cin : ((n-k.n0)*c.hp+ih+1)*c.wp*p.Cin]
+		if ih < p.PadH || ih >= p.PadH+p.H {
+			clear(dst)
+			return
+		}
+		clear(dst[:p.PadW*p.Cin])
+		clear(dst[(p.PadW+p.W)*p.Cin:])
+		for ci := range p.Cin {
+			src := x[n*c.xs+ci*p.H*p.W+(ih-p.PadH)*p.W:]
+			src = src[:p.W]
+			d := dst[p.PadW*p.Cin+ci:]
+			for iw, v := range src {
+				d[iw*p.Cin] = v
+			}
+		}
+	})
+}
+
+// packColT writes the depth steps (pixels) of runs into column panel R of
+// colᵀ ([np][nr], rows r' of col in NHWC order) from the NHWC input xt;
+// lanes past ckk are zero.
+func (c *convPlan) packColT(dst, xt []float32, runs []colRun, segs []colSeg, R, nr, np int) {
+	panel := dst[R*np*nr : (R+1)*np*nr]
+	cin, sw := c.p.Cin, c.p.StrideW
+	used := min(nr, c.ckk-R*nr)
+	for _, u := range runs {
+		for i := range u.n {
+			row := panel[(u.j+i)*nr : (u.j+i+1)*nr]
+			pix := (u.src + i*sw) * cin
+			for _, sg := range segs {
+				copyRun(row[sg.lane:sg.lane+sg.n], xt[pix+sg.shift:], 1)
+			}
+			clear(row[used:])
+		}
+	}
+}
+
+// col2im adds the rows of input channel ci of col [ckk, np] at columns
+// off..off+(q1-q0) (output pixels q0..q1) back into plane, channel ci of one
+// image's gradient ([H, W]).
+func (c *convPlan) col2im(plane, col []float32, np, off, ci, q0, q1 int) {
+	p := c.p
+	w := q1 - q0
+	r := ci * c.kk
+	for kh := range p.KH {
+		for kw := range p.KW {
+			src := col[r*np+off : r*np+off+w]
+			r++
+			oh, ow := q0/p.OW, q0%p.OW
+			for q := 0; q < w; oh, ow = oh+1, 0 {
+				seg := src[q : q+min(p.OW-ow, w-q)]
+				q += len(seg)
+				ih := oh*p.StrideH - p.PadH + kh
+				if ih < 0 || ih >= p.H {
+					continue
+				}
+				row := plane[ih*p.W : (ih+1)*p.W]
+				iw := ow*p.StrideW - p.PadW + kw
+				for _, v := range seg {
+					if uint(iw) < uint(len(row)) {
+						row[iw] += v
+					}
+					iw += p.StrideW
+				}
+			}
+		}
+	}
+}
+
+// gatherDY copies dy of the images of chunk k into dY [Cout, np].
+func (b *Backend) gatherDY(c *convPlan, k convChunk, dY, dy []float32) {
+	np, w := k.cols(), k.width()
+	b.forItems(k, c.p.Cout, w, func(n, co int) {
+		copy(dY[co*np+(n-k.n0)*w:co*np+(n-k.n0+1)*w], dy[n*c.ys+co*c.ohw+k.q0:n*c.ys+co*c.ohw+k.q1])
+	})
+}
+
+// dyOperand returns dY of chunk k as a matmul operand [Cout, np]: dy itself
+// for a chunk inside one image, else gathered into scratch.
+func (b *Backend) dyOperand(c *convPlan, k convChunk, dy, scratch []float32) mat {
+	if k.imgs() == 1 {
+		return mat{d: dy, off: k.n0*c.ys + k.q0, ld: c.ohw}
+	}
+	np := k.cols()
+	b.gatherDY(c, k, scratch[:c.p.Cout*np], dy)
+	return mat{d: scratch, ld: np}
+}
+
+// floatPool recycles the convolution scratch buffers (*[]float32).
+var floatPool sync.Pool
+
+// getFloats returns a scratch slice of n elements with unspecified values.
+func getFloats(n int) *[]float32 {
+	if s, ok := floatPool.Get().(*[]float32); ok && cap(*s) >= n {
+		*s = (*s)[:n]
+		return s
+	}
+	s := make([]float32, n)
+	return &s
+}
