@@ -12,6 +12,10 @@
 #include "common.glsl"
 
 layout(local_size_x = 128, local_size_x_id = 0) in;
+// The op is a specialization constant, so each pipeline holds one op's
+// code: a uniform switch would be executed under lane masks, every case,
+// by llvmpipe.
+layout(constant_id = 1) const uint OP = 0;
 
 layout(std430, set = 0, binding = 0) writeonly buffer Out { vec4 o[]; };
 layout(std430, set = 0, binding = 1) readonly buffer A { vec4 a[]; };
@@ -22,9 +26,8 @@ layout(std430, set = 0, binding = 2) readonly buffer B { vec4 b[]; };
 // Offsets and the count are in vec4 units.
 layout(push_constant) uniform P {
 	uint n4, out_off4, a_off4, b_off4;
-	uint op;
 	float alpha, beta;
-	uint pad;
+	uint pad0, pad1;
 } p;
 
 bvec4 bor(bvec4 x, bvec4 y) { return bvec4(uvec4(x) | uvec4(y)); }
@@ -48,7 +51,7 @@ bvec4 bor(bvec4 x, bvec4 y) { return bvec4(uvec4(x) | uvec4(y)); }
 
 vec4 apply(vec4 v) {
 	const vec4 zero = vec4(0.0), one = vec4(1.0);
-	switch (p.op) {
+	switch (OP) {
 	case NEG: return -v;
 	case ABS: return abs(v);
 	case EXP: return exp(v);
@@ -85,7 +88,7 @@ vec4 apply(vec4 v) {
 #define GE 12
 
 vec4 apply(vec4 x, vec4 y) {
-	switch (p.op) {
+	switch (OP) {
 	case ADD: return x + y;
 	case SUB: return x - y;
 	case MUL: return x * y;

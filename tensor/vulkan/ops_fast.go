@@ -14,13 +14,13 @@ import (
 // reach the copy probe's vec4 bandwidth; on GPUs they are wide loads.
 
 type pcEW4 struct {
-	N4, OutOff4, AOff4, BOff4, Op uint32
-	Alpha, Beta                   float32
-	Pad                           uint32
+	N4, OutOff4, AOff4, BOff4 uint32
+	Alpha, Beta               float32
+	Pad0, Pad1                uint32
 }
 
 type pcRed4 struct {
-	Outer, N, Inner, Op, XOff4, OutOff, Pad0, Pad1 uint32
+	Outer, N, Inner, XOff4, OutOff, Pad0, Pad1, Pad2 uint32
 }
 
 // dense4 reports whether views of n elements can be read as vec4s.
@@ -42,7 +42,7 @@ func (b *Backend) unaryFast(op tensor.UnaryOp, out arg, ov tensor.View, x arg, x
 	if !dense4(n, ov, xv) {
 		return false, nil
 	}
-	k, err := b.kernel("ew4_unary", nil)
+	k, err := b.kernel("ew4_unary", map[int]uint32{1: uint32(op)})
 	if err != nil {
 		return true, err
 	}
@@ -50,7 +50,7 @@ func (b *Backend) unaryFast(op tensor.UnaryOp, out arg, ov tensor.View, x arg, x
 	if err != nil {
 		return true, err
 	}
-	pc := pcEW4{N4: uint32(n / 4), OutOff4: uint32(ov.Offset / 4), AOff4: uint32(xv.Offset / 4), Op: uint32(op), Alpha: alpha, Beta: beta}
+	pc := pcEW4{N4: uint32(n / 4), OutOff4: uint32(ov.Offset / 4), AOff4: uint32(xv.Offset / 4), Alpha: alpha, Beta: beta}
 	return true, b.dispatch(k, []arg{out, x}, pc, g)
 }
 
@@ -61,7 +61,7 @@ func (b *Backend) binaryFast(op tensor.BinaryOp, out arg, ov tensor.View, x arg,
 	if !dense4(n, ov, xv, yv) {
 		return false, nil
 	}
-	k, err := b.kernel("ew4_binary", nil)
+	k, err := b.kernel("ew4_binary", map[int]uint32{1: uint32(op)})
 	if err != nil {
 		return true, err
 	}
@@ -69,7 +69,7 @@ func (b *Backend) binaryFast(op tensor.BinaryOp, out arg, ov tensor.View, x arg,
 	if err != nil {
 		return true, err
 	}
-	pc := pcEW4{N4: uint32(n / 4), OutOff4: uint32(ov.Offset / 4), AOff4: uint32(xv.Offset / 4), BOff4: uint32(yv.Offset / 4), Op: uint32(op)}
+	pc := pcEW4{N4: uint32(n / 4), OutOff4: uint32(ov.Offset / 4), AOff4: uint32(xv.Offset / 4), BOff4: uint32(yv.Offset / 4)}
 	return true, b.dispatch(k, []arg{out, x, y}, pc, g)
 }
 
@@ -84,7 +84,7 @@ func (b *Backend) reduceFast(op tensor.ReduceOp, out arg, outOff int, x arg, xOf
 	if op != tensor.ReduceSum && op != tensor.ReduceMean && op != tensor.ReduceMax || xOff%4 != 0 || kernelMode() == "generic" {
 		return false, nil
 	}
-	pc := pcRed4{Outer: uint32(outer), N: uint32(n), Inner: uint32(inner), Op: uint32(op), XOff4: uint32(xOff / 4), OutOff: uint32(outOff)}
+	pc := pcRed4{Outer: uint32(outer), N: uint32(n), Inner: uint32(inner), XOff4: uint32(xOff / 4), OutOff: uint32(outOff)}
 	switch {
 	case inner == 1 && n%4 == 0 && n/4 >= red4RowsWG:
 		name := "red4_rows"
@@ -92,7 +92,7 @@ func (b *Backend) reduceFast(op tensor.ReduceOp, out arg, outOff int, x arg, xOf
 		if s.Known && s.ComputeSupports && s.Operations&SubgroupArithmetic != 0 && s.Size >= 1 && red4RowsWG%s.Size == 0 {
 			name = "red4_rows_sg"
 		}
-		k, err := b.kernel(name, map[int]uint32{0: red4RowsWG})
+		k, err := b.kernel(name, map[int]uint32{0: red4RowsWG, 1: uint32(op)})
 		if err != nil {
 			return true, err
 		}
@@ -104,8 +104,8 @@ func (b *Backend) reduceFast(op tensor.ReduceOp, out arg, outOff int, x arg, xOf
 			return true, err
 		}
 		return true, b.dispatch(k, []arg{out, x}, pc, g)
-	case inner > 1 && inner%4 == 0 && n <= red4ColsMax && uint64(n) < b.loopBudget():
-		k, err := b.kernel("red4_cols", nil)
+	case inner > 1 && inner%4 == 0 && n <= red4ColsMax && uint64(n/4+4) < b.loopBudget():
+		k, err := b.kernel("red4_cols", map[int]uint32{1: uint32(op)})
 		if err != nil {
 			return true, err
 		}
