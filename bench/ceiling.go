@@ -30,6 +30,12 @@ type Ceilings struct {
 	// SubmitUs is one submit and fence wait with one empty dispatch (on
 	// the CPU backend: Sync).
 	SubmitUs float64 `json:"submit_us"`
+	// LoopLoadGFloats and LoopLoad4GFloats are the load probe's rates
+	// (scalar and vec4 loads inside a loop, billions of floats per
+	// second): what bounds a GEMM's inner loop on drivers that load lane
+	// by lane (llvmpipe). Vulkan only.
+	LoopLoadGFloats  float64 `json:"loop_load_gfloats,omitempty"`
+	LoopLoad4GFloats float64 `json:"loop_load4_gfloats,omitempty"`
 	// Method says how the figures were measured.
 	Method string `json:"method"`
 }
@@ -41,6 +47,7 @@ type prober interface {
 	ProbeCopy(n, reps int, vec4 bool) (vulkan.ProbeResult, error)
 	ProbeDispatch(n int, chained bool) (vulkan.ProbeResult, error)
 	ProbeSubmit(reps int) (vulkan.ProbeResult, error)
+	ProbeLoad(invocations, iters int, vec4 bool) (vulkan.ProbeResult, error)
 }
 
 // probeTime is how long one calibrated probe runs.
@@ -122,7 +129,7 @@ func MeasureCeilings(be tensor.Backend) (Ceilings, error) {
 }
 
 func measureProbes(p prober, c *Ceilings) error {
-	c.Method = "vulkan probe shaders (probe_fma, probe_copy[4], probe_empty), wall clock per submit, best of 3"
+	c.Method = "vulkan probe shaders (probe_fma, probe_copy[4], probe_load[4], probe_empty), wall clock per submit, best of 3"
 	// Warm every pipeline (llvmpipe compiles at the first dispatch).
 	if _, err := p.ProbeFMA(64, 1); err != nil {
 		return err
@@ -177,6 +184,30 @@ func measureProbes(p prober, c *Ceilings) error {
 			c.CopyVec4GBps = r / 1e9
 		} else {
 			c.CopyScalarGBps = r / 1e9
+		}
+	}
+	for _, v4 := range []bool{false, true} {
+		if _, err := p.ProbeLoad(64, 1, v4); err != nil {
+			return err
+		}
+		n, err := calibrate(1<<10, 1<<22, func(n int) (time.Duration, error) {
+			r, err := p.ProbeLoad(n, 1024, v4)
+			return r.Elapsed, err
+		})
+		if err != nil {
+			return err
+		}
+		r, err := best(3, func() (float64, time.Duration, error) {
+			r, err := p.ProbeLoad(n, 1024, v4)
+			return r.Work, r.Elapsed, err
+		})
+		if err != nil {
+			return err
+		}
+		if v4 {
+			c.LoopLoad4GFloats = r / 1e9
+		} else {
+			c.LoopLoadGFloats = r / 1e9
 		}
 	}
 	sub, err := best(3, func() (float64, time.Duration, error) {

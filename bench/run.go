@@ -165,6 +165,10 @@ func RunCeiling(b *testing.B, be tensor.Backend) {
 	if c.CopyVec4GBps > 0 {
 		res.Metrics["vec4-copy-GB/s"] = c.CopyVec4GBps
 	}
+	if c.LoopLoadGFloats > 0 {
+		res.Metrics["loop-load-Gfloat/s"] = c.LoopLoadGFloats
+		res.Metrics["loop-load4-Gfloat/s"] = c.LoopLoad4GFloats
+	}
 	for k, v := range res.Metrics {
 		b.ReportMetric(v, k)
 	}

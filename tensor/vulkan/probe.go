@@ -182,3 +182,55 @@ func (b *Backend) ProbeSubmit(reps int) (ProbeResult, error) {
 	}
 	return ProbeResult{Work: float64(reps), Elapsed: time.Since(t0)}, nil
 }
+
+// ProbeLoad runs the in-loop load probe (probe_load, or probe_load4 with
+// vec4 loads): invocations invocations each load iters elements of a
+// 64 KiB buffer (it stays in cache) inside a loop, in one submit. Work is
+// in floats loaded. On drivers that load storage buffers lane by lane
+// (llvmpipe) this is what bounds a GEMM's inner loop. iters beyond the
+// driver's loop limit are refused.
+func (b *Backend) ProbeLoad(invocations, iters int, vec4 bool) (ProbeResult, error) {
+	if invocations <= 0 || iters <= 0 || invocations > 1<<26 || iters > 1<<30 {
+		return ProbeResult{}, fmt.Errorf("vulkan: ProbeLoad: invalid sizes invocations=%d iters=%d", invocations, iters)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.checkTrips("ProbeLoad", uint64(iters)); err != nil {
+		return ProbeResult{}, err
+	}
+	if err := b.probeStart(); err != nil {
+		return ProbeResult{}, err
+	}
+	name, width := "probe_load", 1
+	if vec4 {
+		name, width = "probe_load4", 4
+	}
+	k, err := b.kernel(name, nil)
+	if err != nil {
+		return ProbeResult{}, err
+	}
+	const srcElems = 4096 // a power of two: addresses wrap with a mask
+	src, err := b.allocInternal(uint64(srcElems*width)*4, kindDevice)
+	if err != nil {
+		return ProbeResult{}, fmt.Errorf("vulkan: ProbeLoad: %w", err)
+	}
+	defer src.Release()
+	out, err := b.allocInternal(uint64(invocations*width)*4, kindDevice)
+	if err != nil {
+		return ProbeResult{}, fmt.Errorf("vulkan: ProbeLoad: %w", err)
+	}
+	defer out.Release()
+	g, err := b.grid1(uint64(invocations), k)
+	if err != nil {
+		return ProbeResult{}, err
+	}
+	pc := struct{ Iters, N, Mask, Pad uint32 }{uint32(iters), uint32(invocations), srcElems - 1, 0}
+	t0 := time.Now()
+	if err := b.dispatch(k, []arg{bufArg(out), bufArg(src)}, pc, g); err != nil {
+		return ProbeResult{}, err
+	}
+	if err := b.syncLocked(); err != nil {
+		return ProbeResult{}, err
+	}
+	return ProbeResult{Work: float64(invocations) * float64(iters) * float64(width), Elapsed: time.Since(t0)}, nil
+}

@@ -21,6 +21,8 @@ func TestProbes(t *testing.T) {
 		{"dispatch", func() (ProbeResult, error) { return b.ProbeDispatch(7, false) }, 7},
 		{"dispatch-chained", func() (ProbeResult, error) { return b.ProbeDispatch(7, true) }, 7},
 		{"submit", func() (ProbeResult, error) { return b.ProbeSubmit(3) }, 3},
+		{"load", func() (ProbeResult, error) { return b.ProbeLoad(100, 10, false) }, 1000},
+		{"load4", func() (ProbeResult, error) { return b.ProbeLoad(100, 10, true) }, 4000},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -46,6 +48,7 @@ func TestProbes(t *testing.T) {
 		{"copy-too-big", func() (ProbeResult, error) { return b.ProbeCopy(1<<30, 1, false) }},
 		{"dispatch-too-many", func() (ProbeResult, error) { return b.ProbeDispatch(1<<20, false) }},
 		{"submit-zero", func() (ProbeResult, error) { return b.ProbeSubmit(0) }},
+		{"load-zero", func() (ProbeResult, error) { return b.ProbeLoad(0, 1, false) }},
 	}
 	for _, c := range bad {
 		if _, err := c.run(); err == nil {
