@@ -156,11 +156,10 @@ func unaryKernel(op tensor.UnaryOp, dst, src []float32, alpha, beta float32) {
 			dst[i] = v * v
 		}
 	case tensor.OpRelu:
+		// max keeps NaN and maps -0 to +0, as v <= 0 ? 0 : v, without a
+		// branch that random signs mispredict.
 		for i, v := range src {
-			if v <= 0 {
-				v = 0
-			}
-			dst[i] = v
+			dst[i] = max(v, 0)
 		}
 	case tensor.OpSign:
 		for i, v := range src {
