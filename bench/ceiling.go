@@ -36,6 +36,17 @@ type Ceilings struct {
 	// by lane (llvmpipe). Vulkan only.
 	LoopLoadGFloats  float64 `json:"loop_load_gfloats,omitempty"`
 	LoopLoad4GFloats float64 `json:"loop_load4_gfloats,omitempty"`
+	// CPUBound reports a device that computes on this host's CPU (the cpu
+	// backend, or a Vulkan device of type CPU such as lavapipe). Its
+	// figures follow the cores the process gets, so on such devices the %
+	// of ceiling compares rates per CPU-second of the process (the
+	// ...PerCPU fields), which a busy machine does not distort.
+	CPUBound        bool    `json:"cpu_bound"`
+	FMAGFLOPSPerCPU float64 `json:"fma_gflops_per_cpu_second,omitempty"`
+	CopyGBpsPerCPU  float64 `json:"copy_gbps_per_cpu_second,omitempty"`
+	HostFMAGFLOPS   float64 `json:"host_fma_gflops,omitempty"`
+	HostFMAPerCPU   float64 `json:"host_fma_gflops_per_cpu_second,omitempty"`
+	HostFMAMethod   string  `json:"host_fma_method,omitempty"`
 	// Method says how the figures were measured.
 	Method string `json:"method"`
 }
@@ -83,17 +94,59 @@ func CeilingsFor(be tensor.Backend) (Ceilings, error) {
 
 // best runs f reps times and returns the highest rate.
 func best(reps int, f func() (work float64, d time.Duration, err error)) (float64, error) {
-	r := 0.0
+	r, _, err := bestCPU(reps, f)
+	return r, err
+}
+
+// bestCPU runs f reps times and returns the highest rate per wall second
+// and the highest per CPU-second of this process (0 where CPU time is not
+// measured).
+func bestCPU(reps int, f func() (work float64, d time.Duration, err error)) (wall, perCPU float64, err error) {
 	for range reps {
+		c0 := processCPU()
 		w, d, err := f()
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		if d > 0 {
-			r = max(r, w/d.Seconds())
+			wall = max(wall, w/d.Seconds())
+		}
+		if c := processCPU() - c0; c > 0 {
+			perCPU = max(perCPU, w/c.Seconds())
 		}
 	}
-	return r, nil
+	return wall, perCPU, nil
+}
+
+// cpuDevice reports whether a backend computes on this host's CPU.
+func cpuDevice(be tensor.Backend) bool {
+	if be.Name() == "cpu" {
+		return true
+	}
+	if vb, ok := be.(interface{ Info() vulkan.DeviceInfo }); ok {
+		return vb.Info().Type == "CPU"
+	}
+	return false
+}
+
+// measureHostFMA measures the host's FMA peak on GOMAXPROCS goroutines.
+func measureHostFMA(c *Ceilings) {
+	name, perTrip, run := hostFMA()
+	procs := runtime.GOMAXPROCS(0)
+	var mu sync.Mutex
+	exec := func(iters int) time.Duration {
+		return parallel(func(i, _ int) {
+			v := run(iters)
+			mu.Lock()
+			sink += float64(v)
+			mu.Unlock()
+		})
+	}
+	iters, _ := calibrate(1<<12, 1<<30, func(n int) (time.Duration, error) { return exec(n), nil })
+	wall, perCPU, _ := bestCPU(3, func() (float64, time.Duration, error) {
+		return float64(perTrip) * float64(iters) * float64(procs), exec(iters), nil
+	})
+	c.HostFMAGFLOPS, c.HostFMAPerCPU, c.HostFMAMethod = wall/1e9, perCPU/1e9, name+" on GOMAXPROCS goroutines"
 }
 
 // calibrate doubles n from n0 until f(n) takes at least probeTime (or n
@@ -114,12 +167,15 @@ func calibrate(n0, limit int, f func(n int) (time.Duration, error)) (int, error)
 
 // MeasureCeilings measures a backend's ceilings now (about a second).
 func MeasureCeilings(be tensor.Backend) (Ceilings, error) {
-	c := Ceilings{Backend: be.Name(), Device: be.Caps().Device}
+	c := Ceilings{Backend: be.Name(), Device: be.Caps().Device, CPUBound: cpuDevice(be)}
 	var err error
 	if p, ok := be.(prober); ok {
 		err = measureProbes(p, &c)
 	} else {
 		err = measureHost(be, &c)
+	}
+	if c.CPUBound {
+		measureHostFMA(&c)
 	}
 	if err != nil {
 		return c, fmt.Errorf("bench: ceilings of %s (%s): %w", c.Backend, c.Device, err)
@@ -167,13 +223,13 @@ func measureProbes(p prober, c *Ceilings) error {
 		r, err := p.ProbeFMA(inv, iters)
 		return r.Work, r.Elapsed, err
 	}
-	gf, err := best(3, fma)
+	gf, gfCPU, err := bestCPU(3, fma)
 	if err != nil {
 		return err
 	}
-	c.FMAGFLOPS = gf / 1e9
+	c.FMAGFLOPS, c.FMAGFLOPSPerCPU = gf/1e9, gfCPU/1e9
 	for _, v4 := range []bool{false, true} {
-		r, err := best(3, func() (float64, time.Duration, error) {
+		r, rc, err := bestCPU(3, func() (float64, time.Duration, error) {
 			r, err := p.ProbeCopy(copyElems, 4, v4)
 			return r.Work, r.Elapsed, err
 		})
@@ -185,6 +241,7 @@ func measureProbes(p prober, c *Ceilings) error {
 		} else {
 			c.CopyScalarGBps = r / 1e9
 		}
+		c.CopyGBpsPerCPU = max(c.CopyGBpsPerCPU, rc/1e9)
 	}
 	for _, v4 := range []bool{false, true} {
 		if _, err := p.ProbeLoad(64, 1, v4); err != nil {
@@ -261,6 +318,17 @@ func mulAddTile(iters int, ab *[64]float32) float32 {
 	return c00 + c01 + c02 + c03 + c10 + c11 + c12 + c13
 }
 
+// goFMA is the portable host FMA loop: the Go multiply-add tile.
+func goFMA() (name string, flopsPerTrip int, run func(iters int) float32) {
+	return "Go float32 2x4 multiply-add tile", 16, func(iters int) float32 {
+		var ab [64]float32
+		for j := range ab {
+			ab[j] = float32(j) * 1e-3
+		}
+		return mulAddTile(iters, &ab)
+	}
+}
+
 // sink keeps the FMA results alive.
 var sink float64
 
@@ -281,41 +349,21 @@ func parallel(f func(i, n int)) time.Duration {
 }
 
 func measureHost(be tensor.Backend, c *Ceilings) error {
-	c.Method = "Go: float32 2x4 multiply-add tile (the GEMM micro-kernel's arithmetic) and copy() on GOMAXPROCS goroutines, best of 3; op-call and Sync cost"
-	procs := runtime.GOMAXPROCS(0)
-	var mu sync.Mutex
-	fmaRun := func(iters int) time.Duration {
-		return parallel(func(i, _ int) {
-			var ab [64]float32
-			for j := range ab {
-				ab[j] = float32(i+j) * 1e-3
-			}
-			v := mulAddTile(iters, &ab)
-			mu.Lock()
-			sink += float64(v)
-			mu.Unlock()
-		})
-	}
-	iters, err := calibrate(1<<14, 1<<30, func(n int) (time.Duration, error) { return fmaRun(n), nil })
-	if err != nil {
-		return err
-	}
-	gf, _ := best(3, func() (float64, time.Duration, error) {
-		return 16 * float64(iters) * float64(procs), fmaRun(iters), nil
-	})
-	c.FMAGFLOPS = gf / 1e9
+	c.Method = "Go: the host FMA loop (assembly on amd64) and copy() on GOMAXPROCS goroutines, best of 3; op-call and Sync cost"
+	measureHostFMA(c)
+	c.FMAGFLOPS, c.FMAGFLOPSPerCPU = c.HostFMAGFLOPS, c.HostFMAPerCPU
 	src, dst := make([]float32, copyElems), make([]float32, copyElems)
 	for i := range src {
 		src[i] = float32(i)
 	}
-	bw, _ := best(3, func() (float64, time.Duration, error) {
+	bw, bwCPU, _ := bestCPU(3, func() (float64, time.Duration, error) {
 		d := parallel(func(i, n int) {
 			lo, hi := i*len(src)/n, (i+1)*len(src)/n
 			copy(dst[lo:hi], src[lo:hi])
 		})
 		return 8 * copyElems, d, nil
 	})
-	c.CopyScalarGBps = bw / 1e9
+	c.CopyScalarGBps, c.CopyGBpsPerCPU = bw/1e9, bwCPU/1e9
 	// Op-call overhead: a one-element ReLU through the backend interface.
 	var x, out *tensor.Tensor
 	if err := tensor.Try(func() { x, out = tensor.Ones(be, 1), tensor.Zeros(be, 1) }); err != nil {

@@ -26,7 +26,10 @@
 // Every figure is a b.ReportMetric: GFLOP/s, GB/s or images/s, and the
 // share of the relevant ceiling of the same device: "%FMA" for
 // compute-bound ops (of the FMA probe's GFLOP/s) and "%copy" for
-// memory-bound ones (of the copy probe's GB/s). FLOPs and bytes of every op
+// memory-bound ones (of the copy probe's GB/s). On devices that compute on
+// this host's CPU (the cpu backend, lavapipe) the shares compare rates per
+// CPU-second of the process, so that other load on the machine, which
+// lowers the wall-clock rates, does not distort them. FLOPs and bytes of every op
 // are declared in one table, Spec.Cost. Before timing, each op runs once
 // on the backend under test and once on the CPU backend (the oracle) from
 // the same inputs and the outputs must agree (normalised mean squared
@@ -35,11 +38,14 @@
 //
 // The ceilings (BenchmarkCeiling) are, on Vulkan, the probe kernels of
 // tensor/vulkan (probe.go): an FMA-bound shader, a copy shader (scalar and
-// vec4; the better one is the bandwidth ceiling), the cost of an empty
-// dispatch inside a submit (independent, and chained by barriers), and one
-// submit plus fence wait. On the CPU backend they are a Go FMA loop on
-// every core, a memmove-bound parallel copy, the cost of a one-element op
-// call, and Sync.
+// vec4; the better one is the bandwidth ceiling), loads inside a loop
+// (scalar and vec4: what bounds a GEMM's inner loop on llvmpipe), the cost
+// of an empty dispatch inside a submit (independent, and chained by
+// barriers), and one submit plus fence wait. On the CPU backend they are
+// the host FMA loop on every core (AVX-512 or AVX2 assembly on amd64, a Go
+// multiply-add tile elsewhere), a memmove-bound parallel copy, the cost of
+// a one-element op call, and Sync. CPU-bound devices also report the host
+// FMA peak, for reference.
 //
 // Vulkan ops are timed by wall clock, one op and one Sync per iteration, so
 // small ops include the submit overhead that BenchmarkCeiling reports.

@@ -47,8 +47,11 @@ func Results() []Result {
 // skipped by the caller with the error as its log line.
 func OpenBackend(spec string) (tensor.Backend, error) { return tensor.Open(spec) }
 
-// metrics turns a spec's cost and a time per op into the reported figures.
-func metrics(s Spec, perOp time.Duration, c Ceilings) map[string]float64 {
+// metrics turns a spec's cost, its time per op and the process CPU time
+// per op (0: not measured) into the reported figures. On CPU-bound
+// devices the share of the ceiling compares rates per CPU-second, on
+// others wall-clock rates.
+func metrics(s Spec, perOp, cpuPerOp time.Duration, c Ceilings) map[string]float64 {
 	m := map[string]float64{}
 	sec := perOp.Seconds()
 	if sec <= 0 {
@@ -64,11 +67,15 @@ func metrics(s Spec, perOp time.Duration, c Ceilings) map[string]float64 {
 	if s.Kind == KindTrainStep || s.Kind == KindEncoderStep {
 		m["images/s"] = float64(s.Images) / sec
 	}
+	den, fma, copyBW := sec, c.FMAGFLOPS, c.CopyGBps
+	if c.CPUBound && cpuPerOp > 0 && c.FMAGFLOPSPerCPU > 0 && c.CopyGBpsPerCPU > 0 {
+		den, fma, copyBW = cpuPerOp.Seconds(), c.FMAGFLOPSPerCPU, c.CopyGBpsPerCPU
+	}
 	switch {
-	case cost.Bound == ComputeBound && c.FMAGFLOPS > 0 && cost.Flops > 0:
-		m["%FMA"] = 100 * m["GFLOP/s"] / c.FMAGFLOPS
-	case cost.Bound == MemoryBound && c.CopyGBps > 0 && cost.Bytes > 0:
-		m["%copy"] = 100 * m["GB/s"] / c.CopyGBps
+	case cost.Bound == ComputeBound && fma > 0 && cost.Flops > 0:
+		m["%FMA"] = 100 * cost.Flops / den / 1e9 / fma
+	case cost.Bound == MemoryBound && copyBW > 0 && cost.Bytes > 0:
+		m["%copy"] = 100 * cost.Bytes / den / 1e9 / copyBW
 	}
 	return m
 }
@@ -113,7 +120,7 @@ func Run(b *testing.B, be tensor.Backend, s Spec) {
 	res.Iters = b.N
 	perOp := b.Elapsed() / time.Duration(max(b.N, 1))
 	res.NsPerOp = float64(perOp.Nanoseconds())
-	res.Metrics = metrics(s, perOp, ceil)
+	res.Metrics = metrics(s, perOp, cpu/time.Duration(max(b.N, 1)), ceil)
 	if cpu > 0 && b.Elapsed() > 0 {
 		// Busy cores of this process while timing: below the core count
 		// on a shared machine, figures understate the device.
@@ -164,6 +171,13 @@ func RunCeiling(b *testing.B, be tensor.Backend) {
 	}
 	if c.CopyVec4GBps > 0 {
 		res.Metrics["vec4-copy-GB/s"] = c.CopyVec4GBps
+	}
+	if c.HostFMAGFLOPS > 0 {
+		res.Metrics["host-FMA-GFLOP/s"] = c.HostFMAGFLOPS
+	}
+	if c.CPUBound {
+		res.Metrics["GFLOP/cpu-s"] = c.FMAGFLOPSPerCPU
+		res.Metrics["GB/cpu-s"] = c.CopyGBpsPerCPU
 	}
 	if c.LoopLoadGFloats > 0 {
 		res.Metrics["loop-load-Gfloat/s"] = c.LoopLoadGFloats
