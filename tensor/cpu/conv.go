@@ -89,6 +89,7 @@ func (b *Backend) convForward(p tensor.Conv2DParams, od, xd, wd, bd []float32) {
 	var y []float32
 	var starts []int
 	have := -1
+	rows, rx := c.colRows(nr)
 	for k := range c.chunks {
 		np, wid := k.cols(), k.width()
 		in := b.input(&c, k, xd, xp, &have)
@@ -96,7 +97,7 @@ func (b *Backend) convForward(p tensor.Conv2DParams, od, xd, wd, bd []float32) {
 		npan := len(starts) - 1
 		b.parallelFor(npan, max(1, convItemElems/(c.ckk*nr)), func(lo, hi int) {
 			for P := lo; P < hi; P++ {
-				c.packCol(panels, in, s.runs[starts[P]:starts[P+1]], P, nr, np, 0, c.ckk)
+				c.packCol(panels, in, s.runs[starts[P]:starts[P+1]], rows, rx, P, nr, np, 0, c.ckk)
 			}
 		})
 		wm, cm := mat{d: wd, ld: c.ckk}, mat{d: panels, ld: c.ckk, packed: true}
@@ -260,7 +261,7 @@ func (b *Backend) convBackwardWeight(p tensor.Conv2DParams, dwd, xd, dyd []float
 	// channels contiguously from an NHWC copy of the input, into dWp
 	// [Cout][KH·KW][Cin]; dw is its permutation.
 	npanR := (c.ckk + nr - 1) / nr
-	segs := make([][]colSeg, npanR)
+	segs := make([][]run, npanR)
 	for R := range segs {
 		segs[R] = c.nhwcSegs(nil, R, nr)
 	}
@@ -284,13 +285,15 @@ func (b *Backend) convBackwardWeight(p tensor.Conv2DParams, dwd, xd, dyd []float
 			}
 		}
 		s.runs, starts = c.colRuns(s.runs, starts, k, nr, c.hp*c.wp)
+		var px extent
+		s.pix, px = c.nhwcPixels(s.pix, s.runs, nr)
 		// Items: (row panel R, column panel P) pairs, P fastest.
 		npanP := len(starts) - 1
 		b.parallelFor(npanR*npanP, max(1, convItemElems/(nr*nr)), func(lo, hi int) {
 			for it := lo; it < hi; {
 				R, P0 := it/npanP, it%npanP
 				P1 := min(npanP, P0+hi-it)
-				c.packColT(panels, xt, s.runs[starts[P0]:starts[P1]], segs[R], R, nr, np)
+				c.packColT(panels, xt, s.pix[P0*nr:min(P1*nr, np)], px, segs[R], R, nr, np)
 				it += P1 - P0
 			}
 		})
@@ -332,8 +335,9 @@ func (b *Backend) convBackwardWeightT(c *convPlan, s *convScratch, dwd, xd, dyd 
 		in := b.input(c, k, xd, xp, &have)
 		// col [ckk, np]: packCol with one panel as wide as the chunk.
 		s.runs, starts = c.colRuns(s.runs, starts, k, np, c.imgP)
+		rows, rx := c.colRows(np)
 		b.parallelFor(c.ckk, max(1, convItemElems/np), func(lo, hi int) {
-			c.packCol(col, in, s.runs, 0, np, np, lo, hi)
+			c.packCol(col, in, s.runs, rows, rx, 0, np, np, lo, hi)
 		})
 		dym := b.dyOperand(c, k, dyd, dyc)
 		dym.trans = true

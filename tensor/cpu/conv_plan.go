@@ -48,8 +48,8 @@ func newConvPlan(op string, p tensor.Conv2DParams) (convPlan, error) {
 }
 
 // planOf returns the plan of p, whose output size p.OH×p.OW need not be the
-// one of tensor.ConvOutSize (a cropped kernel, see cropTaps) as long as every
-// window lies within the padded input.
+// one of tensor.ConvOutSize (a cropped kernel, see cropTaps, or a phase of a
+// strided backward-data): inputs past the bottom or right edge read zero.
 func planOf(p tensor.Conv2DParams) convPlan {
 	c := convPlan{p: p, kk: p.KH * p.KW, ohw: p.OH * p.OW}
 	c.ckk = p.Cin * c.kk
@@ -61,8 +61,12 @@ func planOf(p tensor.Conv2DParams) convPlan {
 		parts := (c.ohw + maxCols - 1) / maxCols
 		c.ipc, c.qpc = 1, (c.ohw+parts-1)/parts
 	}
-	c.padded = p.PadH > 0 || p.PadW > 0
-	c.hp, c.wp = p.H+2*p.PadH, p.W+2*p.PadW
+	// The padded input spans every window: PadH rows above the input and as
+	// many below as the last window reaches past it (at most PadH when the
+	// output size is tensor.ConvOutSize's); likewise for columns.
+	c.hp = p.PadH + max(p.H, (p.OH-1)*p.StrideH-p.PadH+p.KH)
+	c.wp = p.PadW + max(p.W, (p.OW-1)*p.StrideW-p.PadW+p.KW)
+	c.padded = c.hp > p.H || c.wp > p.W
 	c.imgP = p.Cin * c.hp * c.wp
 	c.rowOff = make([]int, 0, c.ckk)
 	for ci := range p.Cin {
@@ -95,8 +99,8 @@ func activeTaps(k, n, out, s, pad int) (lo, hi int) {
 // cropTaps returns the convolution p restricted to the kernel rows kh0.. and
 // columns kw0.. whose windows read inputs (the others multiply padding
 // only: a 3x3 kernel with padding 1 over a 1x1 map uses its centre alone),
-// with the padding reduced to match. ok is false when no tap can be dropped
-// (or when the smaller padding would not cover every window).
+// with the padding in front reduced to match (kh0 <= PadH: tap PadH reads
+// input 0 for output 0). ok is false when no tap can be dropped.
 func cropTaps(p tensor.Conv2DParams) (q tensor.Conv2DParams, kh0, kw0 int, ok bool) {
 	h0, h1 := activeTaps(p.KH, p.H, p.OH, p.StrideH, p.PadH)
 	w0, w1 := activeTaps(p.KW, p.W, p.OW, p.StrideW, p.PadW)
@@ -105,10 +109,6 @@ func cropTaps(p tensor.Conv2DParams) (q tensor.Conv2DParams, kh0, kw0 int, ok bo
 	}
 	q = p
 	q.KH, q.KW, q.PadH, q.PadW = h1-h0+1, w1-w0+1, p.PadH-h0, p.PadW-w0
-	// Windows must stay inside the padded input [-pad, n+pad).
-	if (q.OH-1)*q.StrideH-q.PadH+q.KH > q.H+q.PadH || (q.OW-1)*q.StrideW-q.PadW+q.KW > q.W+q.PadW {
-		return p, 0, 0, false
-	}
 	return q, h0, w0, true
 }
 
@@ -198,7 +198,8 @@ func (b *Backend) forItems(k convChunk, channels, per int, fn func(n, ch int)) {
 // convScratch holds one call's pooled buffers.
 type convScratch struct {
 	bufs []*[]float32
-	runs []colRun
+	runs []run
+	pix  []offs
 }
 
 // get returns a scratch slice of n elements with unspecified values.
@@ -245,17 +246,14 @@ func (b *Backend) input(c *convPlan, k convChunk, x, xp []float32, have *int) []
 	return xp
 }
 
-// colRun is a run of columns j..j+n of col (pixels of one output row, within
-// one nr-column panel) whose input windows start at src + i·StrideW for
-// column j+i, in elements of the padded NCHW input (plus rowOff[r] for row
-// r) or in pixels of the padded NHWC input.
-type colRun struct{ j, src, n int }
-
-// colRuns splits the columns of chunk k into runs, none crossing a multiple
-// of nr, and returns them with the index of the first run of every nr
-// columns (starts has one entry per panel, plus the end). img is the
+// colRuns splits the columns of chunk k into runs of pixels of one output
+// row, none crossing a multiple of nr, and returns them with the index of
+// the first run of every nr columns (starts has one entry per panel, plus the
+// end). Run u covers columns u.dst..u.dst+u.n; column u.dst+i reads the
+// input at u.src + i·StrideW, in elements of the padded NCHW input (plus the
+// offset of a row of col) or in pixels of the padded NHWC input. img is the
 // distance between images of the input the runs address.
-func (c *convPlan) colRuns(runs []colRun, starts []int, k convChunk, nr, img int) ([]colRun, []int) {
+func (c *convPlan) colRuns(runs []run, starts []int, k convChunk, nr, img int) ([]run, []int) {
 	p := c.p
 	runs, starts = runs[:0], starts[:0]
 	j := 0
@@ -266,7 +264,7 @@ func (c *convPlan) colRuns(runs []colRun, starts []int, k convChunk, nr, img int
 			if j%nr == 0 {
 				starts = append(starts, len(runs))
 			}
-			runs = append(runs, colRun{j: j, src: (n-k.n0)*img + oh*p.StrideH*c.wp + ow*p.StrideW, n: l})
+			runs = append(runs, run{dst: j, src: (n-k.n0)*img + oh*p.StrideH*c.wp + ow*p.StrideW, n: l})
 			j += l
 			q += l
 		}
@@ -274,59 +272,57 @@ func (c *convPlan) colRuns(runs []colRun, starts []int, k convChunk, nr, img int
 	return runs, append(starts, len(runs))
 }
 
-// copyRun copies d from s with stride sw: d[i] = s[i·sw].
-func copyRun(d, s []float32, sw int) {
-	if sw == 1 {
-		if len(d) >= 16 {
-			copy(d, s)
-			return
-		}
-		s = s[:len(d)]
-		for i := range d {
-			d[i] = s[i]
-		}
-		return
+// colRows returns, for every row r of col, the offset of its lanes in a
+// column panel of nr columns (r·nr) and of its window tap in the padded NCHW
+// input (rowOff[r]), with their extent.
+func (c *convPlan) colRows(nr int) ([]offs, extent) {
+	rows := make([]offs, c.ckk)
+	for r, off := range c.rowOff {
+		rows[r] = offs{dst: r * nr, src: off}
 	}
-	s = s[:(len(d)-1)*sw+1]
-	for i := range d {
-		d[i] = s[i*sw]
-	}
+	return rows, offsExtent(rows)
 }
 
 // packCol writes rows r0..r1 of column panel P ([ckk][nr]) of col from the
-// input xp, reading the runs of its columns; lanes past the chunk's np
-// columns are zero.
-func (c *convPlan) packCol(dst, xp []float32, runs []colRun, P, nr, np, r0, r1 int) {
+// input xp, reading the runs of its columns; rows and rx are colRows(nr).
+// Lanes past the chunk's np columns are zero.
+func (c *convPlan) packCol(dst, xp []float32, runs []run, rows []offs, rx extent, P, nr, np, r0, r1 int) {
 	panel := dst[P*c.ckk*nr : (P+1)*c.ckk*nr]
-	base, sw := P*nr, c.p.StrideW
-	used := min(nr, np-base)
-	for r := r0; r < r1; r++ {
-		off := c.rowOff[r]
-		row := panel[r*nr : r*nr+nr]
-		for _, u := range runs {
-			copyRun(row[u.j-base:u.j-base+u.n], xp[off+u.src:], sw)
+	copyGrid(panel, xp, -P*nr, rows[r0:r1], rx, runs, c.p.StrideW)
+	if used := np - P*nr; used < nr {
+		for r := r0; r < r1; r++ {
+			clear(panel[r*nr+used : r*nr+nr])
 		}
-		clear(row[used:])
 	}
 }
 
-// colSeg is a run of lanes lane..lane+n of a colᵀ panel that reads
-// consecutive input channels: lane l of pixel p reads the NHWC input at
-// p·Cin + shift + (l - lane).
-type colSeg struct{ lane, shift, n int }
-
 // nhwcSegs returns the lane runs of colᵀ panel R when the rows of col are
-// ordered r' = (kh·KW + kw)·Cin + ci (channels fastest).
-func (c *convPlan) nhwcSegs(segs []colSeg, R, nr int) []colSeg {
+// ordered r' = (kh·KW + kw)·Cin + ci (channels fastest): lanes s.dst..
+// s.dst+s.n of a pixel read consecutive channels of the NHWC input from
+// s.src on, relative to the pixel's first channel.
+func (c *convPlan) nhwcSegs(segs []run, R, nr int) []run {
 	p := c.p
 	segs = segs[:0]
 	for r, end := R*nr, min((R+1)*nr, c.ckk); r < end; {
 		g, ci := r/p.Cin, r%p.Cin
 		l := min(p.Cin-ci, end-r)
-		segs = append(segs, colSeg{lane: r - R*nr, shift: ((g/p.KW)*c.wp+g%p.KW)*p.Cin + ci, n: l})
+		segs = append(segs, run{dst: r - R*nr, src: ((g/p.KW)*c.wp+g%p.KW)*p.Cin + ci, n: l})
 		r += l
 	}
 	return segs
+}
+
+// nhwcPixels returns, for every column j of the chunk whose runs are given,
+// the offset of its row in a colᵀ panel (j·nr) and of its first channel in
+// the NHWC input, with their extent.
+func (c *convPlan) nhwcPixels(pix []offs, runs []run, nr int) ([]offs, extent) {
+	pix = pix[:0]
+	for _, u := range runs {
+		for i := range u.n {
+			pix = append(pix, offs{dst: (u.dst + i) * nr, src: (u.src + i*c.p.StrideW) * c.p.Cin})
+		}
+	}
+	return pix, offsExtent(pix)
 }
 
 // inputNHWC writes the images of chunk k zero-padded and channels last
@@ -341,32 +337,28 @@ func (b *Backend) inputNHWC(c *convPlan, k convChunk, x, xt []float32) {
 		}
 		clear(dst[:p.PadW*p.Cin])
 		clear(dst[(p.PadW+p.W)*p.Cin:])
-		for ci := range p.Cin {
-			src := x[n*c.xs+ci*p.H*p.W+(ih-p.PadH)*p.W:]
-			src = src[:p.W]
-			d := dst[p.PadW*p.Cin+ci:]
-			for iw, v := range src {
-				d[iw*p.Cin] = v
+		src := x[n*c.xs+(ih-p.PadH)*p.W:]
+		d := dst[p.PadW*p.Cin : (p.PadW+p.W)*p.Cin]
+		hw := p.H * p.W
+		for iw := range p.W {
+			row := d[iw*p.Cin : (iw+1)*p.Cin]
+			s := src[iw:]
+			for ci := range row {
+				row[ci] = s[ci*hw]
 			}
 		}
 	})
 }
 
-// packColT writes the depth steps (pixels) of runs into column panel R of
-// colᵀ ([np][nr], rows r' of col in NHWC order) from the NHWC input xt;
-// lanes past ckk are zero.
-func (c *convPlan) packColT(dst, xt []float32, runs []colRun, segs []colSeg, R, nr, np int) {
+// packColT writes the rows (pixels) pix of column panel R of colᵀ ([np][nr],
+// rows r' of col in NHWC order) from the NHWC input xt; px is the extent of
+// nhwcPixels, segs is nhwcSegs(R). Lanes past ckk are zero.
+func (c *convPlan) packColT(dst, xt []float32, pix []offs, px extent, segs []run, R, nr, np int) {
 	panel := dst[R*np*nr : (R+1)*np*nr]
-	cin, sw := c.p.Cin, c.p.StrideW
-	used := min(nr, c.ckk-R*nr)
-	for _, u := range runs {
-		for i := range u.n {
-			row := panel[(u.j+i)*nr : (u.j+i+1)*nr]
-			pix := (u.src + i*sw) * cin
-			for _, sg := range segs {
-				copyRun(row[sg.lane:sg.lane+sg.n], xt[pix+sg.shift:], 1)
-			}
-			clear(row[used:])
+	copyGrid(panel, xt, 0, pix, px, segs, 1)
+	if used := c.ckk - R*nr; used < nr {
+		for _, o := range pix {
+			clear(panel[o.dst+used : o.dst+nr])
 		}
 	}
 }

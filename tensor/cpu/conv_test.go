@@ -68,6 +68,11 @@ func TestConvChunksEveryKernel(t *testing.T) {
 		{N: 2, Cin: 9, H: 3, W: 3, Cout: 2, KH: 2, KW: 2, StrideH: 1, StrideW: 1, PadH: 3, PadW: 3},
 		// 1x1 at stride 2 (run at stride 1 on every other input), 3 channels.
 		{N: 4, Cin: 12, H: 7, W: 6, Cout: 9, KH: 1, KW: 1, StrideH: 2, StrideW: 2},
+		// Cin >= 8 at stride > 1: backward-data by phases, some of them empty
+		// (stride 3 with a 2x2 kernel), with mixed strides and paddings.
+		{N: 3, Cin: 8, H: 9, W: 8, Cout: 5, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1},
+		{N: 2, Cin: 9, H: 10, W: 11, Cout: 4, KH: 2, KW: 2, StrideH: 3, StrideW: 3},
+		{N: 2, Cin: 8, H: 9, W: 7, Cout: 3, KH: 3, KW: 4, StrideH: 2, StrideW: 1, PadH: 1, PadW: 2},
 		// First layer: one input channel, CKK = 9 narrower than a panel.
 		{N: 6, Cin: 1, H: 10, W: 9, Cout: 33, KH: 3, KW: 3, StrideH: 1, StrideW: 1},
 	}

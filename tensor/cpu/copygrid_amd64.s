@@ -1,0 +1,153 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// Indices 0, 2, ..., 30: VPERMT2PS picks the even elements of two vectors.
+DATA evens<>+0(SB)/8, $0x0000000200000000
+DATA evens<>+8(SB)/8, $0x0000000600000004
+DATA evens<>+16(SB)/8, $0x0000000a00000008
+DATA evens<>+24(SB)/8, $0x0000000e0000000c
+DATA evens<>+32(SB)/8, $0x0000001200000010
+DATA evens<>+40(SB)/8, $0x0000001600000014
+DATA evens<>+48(SB)/8, $0x0000001a00000018
+DATA evens<>+56(SB)/8, $0x0000001e0000001c
+GLOBL evens<>(SB), RODATA|NOPTR, $64
+
+// Masks for a last step of m < 16 elements (m = 16 for a full stride-2
+// step), 8 bytes per m: the first and second loaded vectors of a stride-2
+// step (the 2m-1 inputs it reads) and the m elements stored.
+DATA masks<>+0(SB)/8, $0x0000000000000000
+DATA masks<>+8(SB)/8, $0x0000000100000001
+DATA masks<>+16(SB)/8, $0x0000000300000007
+DATA masks<>+24(SB)/8, $0x000000070000001f
+DATA masks<>+32(SB)/8, $0x0000000f0000007f
+DATA masks<>+40(SB)/8, $0x0000001f000001ff
+DATA masks<>+48(SB)/8, $0x0000003f000007ff
+DATA masks<>+56(SB)/8, $0x0000007f00001fff
+DATA masks<>+64(SB)/8, $0x000000ff00007fff
+DATA masks<>+72(SB)/8, $0x000001ff0001ffff
+DATA masks<>+80(SB)/8, $0x000003ff0007ffff
+DATA masks<>+88(SB)/8, $0x000007ff001fffff
+DATA masks<>+96(SB)/8, $0x00000fff007fffff
+DATA masks<>+104(SB)/8, $0x00001fff01ffffff
+DATA masks<>+112(SB)/8, $0x00003fff07ffffff
+DATA masks<>+120(SB)/8, $0x00007fff1fffffff
+DATA masks<>+128(SB)/8, $0x0000ffff7fffffff
+GLOBL masks<>(SB), RODATA|NOPTR, $136
+
+// func copyGridAVX512(dst, src *float32, bias int, outer *offs, nOuter int, inner *run, nInner int, sw int)
+//
+// Registers: DI dst+bias, SI src, R8 outer pair, R9 end of outer, R11 end of
+// inner, R13 row dst, BX row src, DX inner run, AX/CX run dst/src, R12
+// elements left, R10 the mask table.
+TEXT ·copyGridAVX512(SB), NOSPLIT, $0-64
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ bias+16(FP), AX
+	LEAQ (DI)(AX*4), DI
+	MOVQ outer+24(FP), R8
+	MOVQ nOuter+32(FP), R9
+	SHLQ $4, R9
+	ADDQ R8, R9
+	MOVQ inner+40(FP), R11
+	MOVQ nInner+48(FP), AX
+	LEAQ (AX)(AX*2), AX
+	LEAQ (R11)(AX*8), R11
+	MOVQ sw+56(FP), AX
+	CMPQ AX, $2
+	JEQ  stride2
+
+s1row:
+	MOVQ 0(R8), AX
+	MOVQ 8(R8), BX
+	LEAQ (DI)(AX*4), R13
+	LEAQ (SI)(BX*4), BX
+	MOVQ inner+40(FP), DX
+
+s1span:
+	MOVQ 0(DX), AX
+	MOVQ 8(DX), CX
+	MOVQ 16(DX), R12
+	LEAQ (R13)(AX*4), AX
+	LEAQ (BX)(CX*4), CX
+
+s1full:
+	CMPQ R12, $16
+	JLT  s1tail
+	VMOVUPS (CX), Z0
+	VMOVUPS Z0, (AX)
+	ADDQ $64, AX
+	ADDQ $64, CX
+	SUBQ $16, R12
+	JMP  s1full
+
+s1tail:
+	TESTQ R12, R12
+	JEQ   s1next
+	LEAQ  masks<>(SB), R10
+	KMOVW 4(R10)(R12*8), K1
+	VMOVUPS.Z (CX), K1, Z0
+	VMOVUPS Z0, K1, (AX)
+
+s1next:
+	ADDQ $24, DX
+	CMPQ DX, R11
+	JLT  s1span
+	ADDQ $16, R8
+	CMPQ R8, R9
+	JLT  s1row
+	VZEROUPPER
+	RET
+
+stride2:
+	VMOVDQU32 evens<>(SB), Z30
+	KMOVW masks<>+128(SB), K4 // full step: 16 inputs
+	KMOVW masks<>+130(SB), K5 // and 15 more
+
+s2row:
+	MOVQ 0(R8), AX
+	MOVQ 8(R8), BX
+	LEAQ (DI)(AX*4), R13
+	LEAQ (SI)(BX*4), BX
+	MOVQ inner+40(FP), DX
+
+s2span:
+	MOVQ 0(DX), AX
+	MOVQ 8(DX), CX
+	MOVQ 16(DX), R12
+	LEAQ (R13)(AX*4), AX
+	LEAQ (BX)(CX*4), CX
+
+s2full:
+	CMPQ R12, $16
+	JLT  s2tail
+	VMOVUPS.Z (CX), K4, Z0
+	VMOVUPS.Z 64(CX), K5, Z1
+	VPERMT2PS Z1, Z30, Z0
+	VMOVUPS Z0, (AX)
+	ADDQ $64, AX
+	ADDQ $128, CX
+	SUBQ $16, R12
+	JMP  s2full
+
+s2tail:
+	TESTQ R12, R12
+	JEQ   s2next
+	LEAQ  masks<>(SB), R10
+	KMOVW 0(R10)(R12*8), K1
+	KMOVW 2(R10)(R12*8), K2
+	KMOVW 4(R10)(R12*8), K3
+	VMOVUPS.Z (CX), K1, Z0
+	VMOVUPS.Z 64(CX), K2, Z1
+	VPERMT2PS Z1, Z30, Z0
+	VMOVUPS Z0, K3, (AX)
+
+s2next:
+	ADDQ $24, DX
+	CMPQ DX, R11
+	JLT  s2span
+	ADDQ $16, R8
+	CMPQ R8, R9
+	JLT  s2row
+	VZEROUPPER
+	RET
