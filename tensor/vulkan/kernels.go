@@ -250,7 +250,12 @@ func (b *Backend) convBcast(dir convDir, args []arg, p tensor.Conv2DParams, pc p
 			return false, nil // the register-blocked kernels split what they can
 		}
 		c4 := (C + 3) / 4
-		tc := uint32(min(2, c4))
+		// Two channel units per invocation, one when a subgroup already
+		// has more lanes than units (wide subgroups, few channels).
+		tc := uint32(2)
+		if c4 <= int(b.info.Subgroup.Size) {
+			tc = 1
+		}
 		spec := map[int]uint32{0: b.bcastWidth(c4, int(tc)), 1: bcastRows(rows), 2: tc}
 		k, err := b.kernel(kname, spec)
 		if err != nil {
