@@ -197,16 +197,65 @@ func (b *Backend) convBackwardData(p tensor.Conv2DParams, dxd, dyd, wd []float32
 			return
 		}
 	}
-	clear(dxd[:p.N*c.xs])
+	// col [ckk, np] = Wᵀ · dY, then col2im: every row r = (ci, kh, kw) of
+	// col adds its runs into the image gradient, zero-padded when the
+	// convolution pads (the padding is dropped at the end), one input
+	// channel of every image of the chunk per item.
 	col := s.get(c.ckk * c.maxCols())
 	dyc := s.get(p.Cout * c.maxCols())
+	grad, img, plane := dxd, c.xs, p.H*p.W // where col2im adds
+	if c.padded {
+		grad, img, plane = s.get(c.ipc*c.imgP), c.imgP, c.hp*c.wp
+	} else {
+		clear(dxd[:p.N*c.xs])
+	}
+	var taps []offs // (image, kh, kw): offset in grad from the chunk's first plane, in col from row ci·KK
+	var one []run   // the runs of one image: offset in its plane, column
+	var planes, rows []offs
 	for k := range c.chunks {
 		np, wid := k.cols(), k.width()
-		// col [ckk, np] = Wᵀ · dY
 		b.gemmBatch(col, 0, np, 0, mat{d: wd, ld: c.ckk, trans: true}, b.dyOperand(&c, k, dyd, dyc), 1, 0, 0, c.ckk, np, p.Cout, false)
-		b.forItems(k, p.Cin, c.kk*wid, func(n, ci int) {
-			plane := dxd[n*c.xs+ci*p.H*p.W : n*c.xs+(ci+1)*p.H*p.W]
-			c.col2im(plane, col, np, (n-k.n0)*wid, ci, k.q0, k.q1)
+		taps = taps[:0]
+		for i := range k.imgs() {
+			for r := range c.kk {
+				taps = append(taps, offs{dst: i*img + c.rowOff[r], src: r*np + i*wid})
+			}
+		}
+		tx := offsExtent(taps)
+		one, _ = c.colRuns(one, nil, convChunk{0, 1, k.q0, k.q1}, np, 0)
+		for i, u := range one {
+			one[i] = run{dst: u.src, src: u.dst, n: u.n}
+		}
+		at := k.n0 * c.xs // grad offset of the chunk's first image
+		if c.padded {
+			at = 0
+			if k.q0 == 0 {
+				clear(grad[:k.imgs()*c.imgP])
+			}
+		}
+		b.parallelFor(p.Cin, max(1, convItemElems/(c.kk*np)), func(lo, hi int) {
+			for ci := lo; ci < hi; ci++ {
+				addGrid(grad[at+ci*plane:], col[ci*c.kk*np:], taps, tx, one, p.StrideW)
+			}
+		})
+		if !c.padded || k.q1 != c.ohw {
+			continue
+		}
+		// dx[n][ci] = the interior of every padded plane of the chunk.
+		planes = planes[:0]
+		for i := range k.imgs() * p.Cin {
+			planes = append(planes, offs{dst: (k.n0*p.Cin + i) * p.H * p.W, src: i*c.hp*c.wp + p.PadH*c.wp + p.PadW})
+		}
+		rows = rows[:0]
+		for ih := range p.H {
+			rows = append(rows, offs{dst: ih * p.W, src: ih * c.wp})
+		}
+		inner := make([]run, len(rows))
+		for i, r := range rows {
+			inner[i] = run{dst: r.dst, src: r.src, n: p.W}
+		}
+		b.parallelFor(len(planes), max(1, convItemElems/(p.H*p.W)), func(lo, hi int) {
+			copyGrid(dxd, grad, 0, planes[lo:hi], offsExtent(planes[lo:hi]), inner, 1)
 		})
 	}
 }

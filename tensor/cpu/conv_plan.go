@@ -363,38 +363,6 @@ func (c *convPlan) packColT(dst, xt []float32, pix []offs, px extent, segs []run
 	}
 }
 
-// col2im adds the rows of input channel ci of col [ckk, np] at columns
-// off..off+(q1-q0) (output pixels q0..q1) back into plane, channel ci of one
-// image's gradient ([H, W]).
-func (c *convPlan) col2im(plane, col []float32, np, off, ci, q0, q1 int) {
-	p := c.p
-	w := q1 - q0
-	r := ci * c.kk
-	for kh := range p.KH {
-		for kw := range p.KW {
-			src := col[r*np+off : r*np+off+w]
-			r++
-			oh, ow := q0/p.OW, q0%p.OW
-			for q := 0; q < w; oh, ow = oh+1, 0 {
-				seg := src[q : q+min(p.OW-ow, w-q)]
-				q += len(seg)
-				ih := oh*p.StrideH - p.PadH + kh
-				if ih < 0 || ih >= p.H {
-					continue
-				}
-				row := plane[ih*p.W : (ih+1)*p.W]
-				iw := ow*p.StrideW - p.PadW + kw
-				for _, v := range seg {
-					if uint(iw) < uint(len(row)) {
-						row[iw] += v
-					}
-					iw += p.StrideW
-				}
-			}
-		}
-	}
-}
-
 // gatherDY copies dy of the images of chunk k into dY [Cout, np].
 func (b *Backend) gatherDY(c *convPlan, k convChunk, dY, dy []float32) {
 	np, w := k.cols(), k.width()

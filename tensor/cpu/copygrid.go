@@ -79,3 +79,54 @@ func copyGridGo(dst, src []float32, bias int, outer []offs, inner []run, sw int)
 		}
 	}
 }
+
+// addGrid adds, for every pair o of outer and every run s of inner (each of
+// length s.n >= 1),
+//
+//	dst[o.dst + s.dst + t·sw] += src[o.src + s.src + t]   for t < s.n,
+//
+// in order (outer, then inner, then t), so overlapping runs add up. ox
+// must be offsExtent(outer) or wider. The offsets are checked before
+// anything is added; the AVX-512 kernel serves strides 1 and 2.
+func addGrid(dst, src []float32, outer []offs, ox extent, inner []run, sw int) {
+	if len(outer) == 0 || len(inner) == 0 {
+		return
+	}
+	// The extent of inner with dst and src swapped: runs are strided in dst.
+	ix := extent{minDst: inner[0].dst, endDst: inner[0].dst, minSrc: inner[0].src, endSrc: inner[0].src}
+	for _, s := range inner {
+		ix.minDst, ix.endDst = min(ix.minDst, s.dst), max(ix.endDst, s.dst+(s.n-1)*sw+1)
+		ix.minSrc, ix.endSrc = min(ix.minSrc, s.src), max(ix.endSrc, s.src+s.n)
+	}
+	if ox.minDst+ix.minDst < 0 || (ox.endDst-1)+ix.endDst > len(dst) ||
+		ox.minSrc+ix.minSrc < 0 || (ox.endSrc-1)+ix.endSrc > len(src) {
+		panic(fmt.Sprintf("cpu: addGrid out of range: dst [%d,%d)+[%d,%d) of %d, src [%d,%d)+[%d,%d) of %d",
+			ox.minDst, ox.endDst, ix.minDst, ix.endDst, len(dst), ox.minSrc, ox.endSrc, ix.minSrc, ix.endSrc, len(src)))
+	}
+	// Short runs go to Go: the kernel's masked stores do not forward to the
+	// masked loads of the next overlapping run, a stall per run.
+	if addGridAsm != nil && (sw == 1 || sw == 2) && ix.endSrc-ix.minSrc >= 8*len(inner) {
+		addGridAsm(&dst[0], &src[0], &outer[0], len(outer), &inner[0], len(inner), sw)
+		return
+	}
+	addGridGo(dst, src, outer, inner, sw)
+}
+
+// addGridGo is addGrid in Go, without the range check.
+func addGridGo(dst, src []float32, outer []offs, inner []run, sw int) {
+	for _, o := range outer {
+		for _, s := range inner {
+			d := dst[o.dst+s.dst : o.dst+s.dst+(s.n-1)*sw+1]
+			from := src[o.src+s.src : o.src+s.src+s.n]
+			if sw == 1 {
+				for t, v := range from {
+					d[t] += v
+				}
+				continue
+			}
+			for t, v := range from {
+				d[t*sw] += v
+			}
+		}
+	}
+}
