@@ -199,12 +199,14 @@ func unaryKernel(op tensor.UnaryOp, dst, src []float32, alpha, beta float32) {
 			dst[i] = alpha*v + beta
 		}
 	case tensor.OpReluMask:
+		// 1 where v > 0, else 0 (also for NaN), without a branch that random
+		// signs mispredict: v > 0 exactly when its bits u are in
+		// [1, 0x7f800000] (+0 excluded, +Inf included, NaN and negatives
+		// above), i.e. when u-1 < 0x7f800000 and the 64-bit difference
+		// (u-1) - 0x7f800000 wraps, setting bit 63.
 		for i, v := range src {
-			if v > 0 {
-				dst[i] = 1
-			} else {
-				dst[i] = 0
-			}
+			pos := uint32((uint64(math.Float32bits(v)-1) - 0x7f800000) >> 63)
+			dst[i] = math.Float32frombits(pos * 0x3f800000)
 		}
 	case tensor.OpRecip:
 		for i, v := range src {
