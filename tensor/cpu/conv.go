@@ -119,13 +119,22 @@ func (b *Backend) convForward(p tensor.Conv2DParams, od, xd, wd, bd []float32) {
 			y = s.get(p.Cout * c.maxCols())
 		}
 		b.gemmBatch(y, 0, np, 0, wm, cm, 1, 0, 0, p.Cout, np, c.ckk, false)
+		if bd == nil {
+			// out[n][co][q0:q1] = Y[co][(n-n0)·wid:]: one run per (image, channel).
+			planes := make([]offs, k.imgs()*p.Cout)
+			for i := range planes {
+				n, co := i/p.Cout, i%p.Cout
+				planes[i] = offs{dst: (k.n0+n)*c.ys + co*c.ohw + k.q0, src: co*np + n*wid}
+			}
+			seg := []run{{n: wid}}
+			b.parallelFor(len(planes), max(1, convItemElems/wid), func(lo, hi int) {
+				copyGrid(od, y, 0, planes[lo:hi], offsExtent(planes[lo:hi]), seg, 1)
+			})
+			continue
+		}
 		b.forItems(k, p.Cout, wid, func(n, co int) {
 			dst := od[n*c.ys+co*c.ohw+k.q0 : n*c.ys+co*c.ohw+k.q1]
 			src := y[co*np+(n-k.n0)*wid : co*np+(n-k.n0+1)*wid]
-			if bd == nil {
-				copy(dst, src)
-				return
-			}
 			bv := bd[co]
 			for i, v := range src {
 				dst[i] = v + bv

@@ -226,18 +226,18 @@ func (b *Backend) input(c *convPlan, k convChunk, x, xp []float32, have *int) []
 	if k.imgs() == 1 && *have == k.n0 {
 		return xp
 	}
+	// Zeros, then the rows of every (image, channel) plane inside them.
 	p := c.p
-	b.forItems(k, p.Cin, c.hp*c.wp, func(n, ci int) {
-		src := x[n*c.xs+ci*p.H*p.W : n*c.xs+(ci+1)*p.H*p.W]
-		dst := xp[(n-k.n0)*c.imgP+ci*c.hp*c.wp : (n-k.n0)*c.imgP+(ci+1)*c.hp*c.wp]
-		clear(dst[:p.PadH*c.wp])
-		clear(dst[(p.PadH+p.H)*c.wp:])
-		for ih := range p.H {
-			row := dst[(p.PadH+ih)*c.wp : (p.PadH+ih+1)*c.wp]
-			clear(row[:p.PadW])
-			copy(row[p.PadW:p.PadW+p.W], src[ih*p.W:(ih+1)*p.W])
-			clear(row[p.PadW+p.W:])
-		}
+	planes, rows := make([]offs, k.imgs()*p.Cin), make([]run, p.H)
+	for i := range planes {
+		planes[i] = offs{dst: i*c.hp*c.wp + p.PadH*c.wp + p.PadW, src: (k.n0*p.Cin + i) * p.H * p.W}
+	}
+	for ih := range rows {
+		rows[ih] = run{dst: ih * c.wp, src: ih * p.W, n: p.W}
+	}
+	b.parallelFor(len(planes), max(1, convItemElems/(c.hp*c.wp)), func(lo, hi int) {
+		clear(xp[lo*c.hp*c.wp : hi*c.hp*c.wp])
+		copyGrid(xp, x, 0, planes[lo:hi], offsExtent(planes[lo:hi]), rows, 1)
 	})
 	*have = -1
 	if k.imgs() == 1 {
