@@ -1,12 +1,17 @@
-// Package cpu is vkgrad's pure-Go reference backend, the oracle every other
+// Package cpu is vkgrad's CPU reference backend, the oracle every other
 // backend is checked against.
 //
 // Every op of tensor.Backend is implemented with plain Go loops that favour
 // obvious correctness: reductions and normalisation statistics accumulate in
 // float64, transcendental functions are evaluated in float64 and rounded once.
-// Large ops are split across GOMAXPROCS goroutines; matrix products use a
-// cache-blocked, packed kernel and convolutions are lowered to it through
-// im2col in chunks of one image.
+// Large ops are split across GOMAXPROCS goroutines. Matrix products use a
+// cache-blocked, packed kernel whose register micro-kernel is Go assembly on
+// amd64 (AVX-512, or AVX2 with FMA, chosen at run time; it accumulates in
+// float32) and Go elsewhere or with the purego build tag; the environment
+// variable VKGRAD_CPU_KERNEL ("avx512", "avx2", "go") picks one, and
+// Caps().Device names the one in use. Convolutions are lowered to it through
+// an implicit im2col that packs the kernel's operand panels straight from the
+// images, in chunks of whole images.
 //
 // Importing the package registers the backend as "cpu" with priority 0 (the
 // lowest), so any device backend that opens is preferred by tensor.Best:
@@ -23,17 +28,19 @@ import (
 	"github.com/vkgrad/vkgrad/tensor"
 )
 
-func init() {
-	tensor.Register("cpu", 0, func(config string) (tensor.Backend, error) {
-		if config != "" {
-			return nil, fmt.Errorf("cpu backend takes no configuration, got %q", config)
-		}
-		if _, ok := defaultKernel(); !ok {
-			return nil, fmt.Errorf("cpu backend: %s=%q names no micro-kernel this CPU supports (have %s)",
-				kernelEnv, os.Getenv(kernelEnv), kernelNames())
-		}
-		return New(), nil
-	})
+func init() { tensor.Register("cpu", 0, open) }
+
+// open is the registry's factory: New, or an error for a configuration or
+// a VKGRAD_CPU_KERNEL value this CPU has no micro-kernel for.
+func open(config string) (tensor.Backend, error) {
+	if config != "" {
+		return nil, fmt.Errorf("cpu backend takes no configuration, got %q", config)
+	}
+	if _, ok := defaultKernel(); !ok {
+		return nil, fmt.Errorf("cpu backend: %s=%q names no micro-kernel this CPU supports (have %s)",
+			kernelEnv, os.Getenv(kernelEnv), kernelNames())
+	}
+	return New(), nil
 }
 
 // Backend is the CPU backend. It computes every op immediately; Sync is a
