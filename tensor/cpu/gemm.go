@@ -26,7 +26,14 @@ import (
 // step's products before the accumulations, and spill: on one Zen 4 core a
 // looped 4×4 kernel runs at ~4 GFLOP/s, the unrolled 2×4 at ~12. The
 // assembly kernels run at the FMA ceiling of a Zen 4 core (~116 GFLOP/s)
-// when their panels sit in cache.
+// when their panels sit in cache: the AVX-512 tile is 8×32 (16 zmm
+// accumulators; on Zen 4, 12×32, 14×32, 8×48, 6×64 and 4×64 tiles reach the
+// same ceiling, and 8 rows waste nothing on the power-of-two channel counts
+// of convolutions), the AVX2 tile 6×16 (12 ymm accumulators).
+//
+// A B operand can arrive packed (mat.packed), as the convolutions pack their
+// implicit im2col matrix straight into panels; the product then reads the
+// panels in place.
 
 //go:generate go run ./internal/genkernel -mr 2 -nr 4 -u 16 -o gen_kernel.go
 //go:generate go run ./internal/genasm -k avx512:8x32,avx2:6x16 -u 4 -o gemm_kernel_amd64.s -go gemm_kernel_amd64.go
