@@ -174,7 +174,7 @@ func MeasureCeilings(be tensor.Backend) (Ceilings, error) {
 	} else {
 		err = measureHost(be, &c)
 	}
-	if c.CPUBound {
+	if c.CPUBound && c.HostFMAGFLOPS == 0 {
 		measureHostFMA(&c)
 	}
 	if err != nil {
