@@ -186,3 +186,44 @@ func TestFastPathPushConstants(t *testing.T) {
 		}
 	}
 }
+
+// TestRowReductionVariants runs the row reductions with the subgroup
+// variant (when the device has it) and with the shared-memory tree (the
+// device's ARITHMETIC bit hidden), both against the CPU.
+func TestRowReductionVariants(t *testing.T) {
+	b := testBackend(t)
+	cb := cpuBackend(t)
+	rng := rand.New(rand.NewPCG(8, 1))
+	const outer, n = 5, 2048
+	d := make([]float32, outer*n)
+	for i := range d {
+		d[i] = rng.Float32()*2 - 1
+	}
+	saved := b.info.Subgroup
+	defer func() { b.info.Subgroup = saved }()
+	for _, hide := range []bool{false, true} {
+		if hide {
+			b.info.Subgroup.Operations &^= SubgroupArithmetic
+		}
+		for _, op := range []tensor.ReduceOp{tensor.ReduceSum, tensor.ReduceMean, tensor.ReduceMax} {
+			run := func(be tensor.Backend) []float32 {
+				out := tensor.Zeros(be, outer)
+				if err := be.Reduce(op, out.View(), tensor.FromSlice(be, d, outer, n).View(), outer, n, 1); err != nil {
+					t.Fatal(err)
+				}
+				return out.Float32s()
+			}
+			if err := backendtest.Compare(run(b), run(cb), 1e-10); err != nil {
+				t.Errorf("%s, arithmetic hidden=%v: %v", op, hide, err)
+			}
+		}
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for key := range b.kernels {
+		if len(key) >= 10 && key[:10] == "red4_rows," {
+			return
+		}
+	}
+	t.Error("the shared-memory tree variant (red4_rows) never ran")
+}
