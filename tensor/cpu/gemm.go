@@ -206,8 +206,11 @@ func gemmTile(kn *microKernel, w *gemmWork, c []float32, coff, ldc int, a, b mat
 	mr, nr := kn.mr, kn.nr
 	for jc := j0; jc < j1; jc += nc {
 		n := min(nc, j1-jc)
-		for p0 := 0; p0 < k; p0 += kc {
-			kb := min(kc, k-p0)
+		// Depth blocks of at most kc, of equal size, so that no short last
+		// block pays a C round trip for a few steps.
+		kstep := (k + (k+kc-1)/kc - 1) / ((k + kc - 1) / kc)
+		for p0 := 0; p0 < k; p0 += kstep {
+			kb := min(kstep, k-p0)
 			load := accumulate || p0 > 0
 			if !b.packed {
 				packB(w.pb, b, p0, kb, jc, n, nr)
