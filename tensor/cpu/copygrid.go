@@ -5,6 +5,24 @@ import "fmt"
 // run is a run of n elements: dst offset, src offset and length.
 type run struct{ dst, src, n int }
 
+// gridKernel is an assembly implementation of copyGrid and addGrid (without
+// their range checks) for source (copy) or destination (add) strides up to
+// maxStride.
+type gridKernel struct {
+	name      string
+	maxStride int
+	copy      func(dst, src *float32, bias int, outer *offs, nOuter int, inner *run, nInner int, sw int)
+	add       func(dst, src *float32, outer *offs, nOuter int, inner *run, nInner int, sw int)
+}
+
+// gridKern is the fastest grid kernel of this CPU, nil for none.
+var gridKern = func() *gridKernel {
+	if ks := gridKernels(); len(ks) > 0 {
+		return ks[0]
+	}
+	return nil
+}()
+
 // offs is a pair of dst and src offsets.
 type offs struct{ dst, src int }
 
@@ -38,8 +56,8 @@ func runExtent(inner []run, sw int) extent {
 //	dst[bias + o.dst + s.dst + t] = src[o.src + s.src + t·sw]   for t < s.n.
 //
 // ox must be offsExtent(outer) or wider. The offsets are checked against
-// dst and src before anything is copied; the copies use the AVX-512 kernel
-// where the CPU has one (strides 1 and 2).
+// dst and src before anything is copied; the copies use gridKern where it
+// serves the stride.
 func copyGrid(dst, src []float32, bias int, outer []offs, ox extent, inner []run, sw int) {
 	if len(outer) == 0 || len(inner) == 0 {
 		return
@@ -50,8 +68,8 @@ func copyGrid(dst, src []float32, bias int, outer []offs, ox extent, inner []run
 		panic(fmt.Sprintf("cpu: copyGrid out of range: dst %d+[%d,%d)+[%d,%d) of %d, src [%d,%d)+[%d,%d) of %d",
 			bias, ox.minDst, ox.endDst, ix.minDst, ix.endDst, len(dst), ox.minSrc, ox.endSrc, ix.minSrc, ix.endSrc, len(src)))
 	}
-	if copyGridAsm != nil && (sw == 1 || sw == 2) {
-		copyGridAsm(&dst[0], &src[0], bias, &outer[0], len(outer), &inner[0], len(inner), sw)
+	if k := gridKern; k != nil && sw >= 1 && sw <= k.maxStride {
+		k.copy(&dst[0], &src[0], bias, &outer[0], len(outer), &inner[0], len(inner), sw)
 		return
 	}
 	copyGridGo(dst, src, bias, outer, inner, sw)
@@ -87,7 +105,8 @@ func copyGridGo(dst, src []float32, bias int, outer []offs, inner []run, sw int)
 //
 // in order (outer, then inner, then t), so overlapping runs add up. ox
 // must be offsExtent(outer) or wider. The offsets are checked before
-// anything is added; the AVX-512 kernel serves strides 1 and 2.
+// anything is added; gridKern serves the strides it can, runs of 8 elements
+// or more on average.
 func addGrid(dst, src []float32, outer []offs, ox extent, inner []run, sw int) {
 	if len(outer) == 0 || len(inner) == 0 {
 		return
@@ -103,10 +122,10 @@ func addGrid(dst, src []float32, outer []offs, ox extent, inner []run, sw int) {
 		panic(fmt.Sprintf("cpu: addGrid out of range: dst [%d,%d)+[%d,%d) of %d, src [%d,%d)+[%d,%d) of %d",
 			ox.minDst, ox.endDst, ix.minDst, ix.endDst, len(dst), ox.minSrc, ox.endSrc, ix.minSrc, ix.endSrc, len(src)))
 	}
-	// Short runs go to Go: the kernel's masked stores do not forward to the
-	// masked loads of the next overlapping run, a stall per run.
-	if addGridAsm != nil && (sw == 1 || sw == 2) && ix.endSrc-ix.minSrc >= 8*len(inner) {
-		addGridAsm(&dst[0], &src[0], &outer[0], len(outer), &inner[0], len(inner), sw)
+	// Short runs go to Go: the kernels' vector stores do not forward to the
+	// vector loads of the next overlapping run, a stall per run.
+	if k := gridKern; k != nil && sw >= 1 && sw <= k.maxStride && ix.endSrc-ix.minSrc >= 8*len(inner) {
+		k.add(&dst[0], &src[0], &outer[0], len(outer), &inner[0], len(inner), sw)
 		return
 	}
 	addGridGo(dst, src, outer, inner, sw)

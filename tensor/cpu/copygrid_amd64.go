@@ -10,14 +10,6 @@ import "golang.org/x/sys/cpu"
 //go:noescape
 func copyGridAVX512(dst, src *float32, bias int, outer *offs, nOuter int, inner *run, nInner int, sw int)
 
-// copyGridAsm is the assembly copyGrid kernel, nil without AVX-512.
-var copyGridAsm = func() func(dst, src *float32, bias int, outer *offs, nOuter int, inner *run, nInner int, sw int) {
-	if cpu.X86.HasAVX512F {
-		return copyGridAVX512
-	}
-	return nil
-}()
-
 // addGridAVX512 is addGrid's kernel for strides 1 and 2 (stride 2 spreads
 // 16 values over the even lanes of two vectors with VPERMPS and adds them
 // under a mask).
@@ -25,10 +17,31 @@ var copyGridAsm = func() func(dst, src *float32, bias int, outer *offs, nOuter i
 //go:noescape
 func addGridAVX512(dst, src *float32, outer *offs, nOuter int, inner *run, nInner int, sw int)
 
-// addGridAsm is the assembly addGrid kernel, nil without AVX-512.
-var addGridAsm = func() func(dst, src *float32, outer *offs, nOuter int, inner *run, nInner int, sw int) {
+// copyGridAVX2 is copyGrid's kernel for stride 1 (8-float moves, scalar
+// VEX moves for the rest of a run); sw is ignored.
+//
+//go:noescape
+func copyGridAVX2(dst, src *float32, bias int, outer *offs, nOuter int, inner *run, nInner int, sw int)
+
+// addGridAVX2 is addGrid's kernel for stride 1; sw is ignored.
+//
+//go:noescape
+func addGridAVX2(dst, src *float32, outer *offs, nOuter int, inner *run, nInner int, sw int)
+
+var (
+	avx512Grid = &gridKernel{name: "avx512", maxStride: 2, copy: copyGridAVX512, add: addGridAVX512}
+	avx2Grid   = &gridKernel{name: "avx2", maxStride: 1, copy: copyGridAVX2, add: addGridAVX2}
+)
+
+// gridKernels returns the copyGrid/addGrid kernels this CPU supports,
+// fastest first.
+func gridKernels() []*gridKernel {
+	var ks []*gridKernel
 	if cpu.X86.HasAVX512F {
-		return addGridAVX512
+		ks = append(ks, avx512Grid)
 	}
-	return nil
-}()
+	if cpu.X86.HasAVX2 {
+		ks = append(ks, avx2Grid)
+	}
+	return ks
+}

@@ -301,3 +301,125 @@ a2next:
 	JLT  a2row
 	VZEROUPPER
 	RET
+
+// func copyGridAVX2(dst, src *float32, bias int, outer *offs, nOuter int, inner *run, nInner int, sw int)
+//
+// Stride 1 only. Registers as in copyGridAVX512.
+TEXT ·copyGridAVX2(SB), NOSPLIT, $0-64
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ bias+16(FP), AX
+	LEAQ (DI)(AX*4), DI
+	MOVQ outer+24(FP), R8
+	MOVQ nOuter+32(FP), R9
+	SHLQ $4, R9
+	ADDQ R8, R9
+	MOVQ inner+40(FP), R11
+	MOVQ nInner+48(FP), AX
+	LEAQ (AX)(AX*2), AX
+	LEAQ (R11)(AX*8), R11
+
+v1row:
+	MOVQ 0(R8), AX
+	MOVQ 8(R8), BX
+	LEAQ (DI)(AX*4), R13
+	LEAQ (SI)(BX*4), BX
+	MOVQ inner+40(FP), DX
+
+v1run:
+	MOVQ 0(DX), AX
+	MOVQ 8(DX), CX
+	MOVQ 16(DX), R12
+	LEAQ (R13)(AX*4), AX
+	LEAQ (BX)(CX*4), CX
+
+v1full:
+	CMPQ R12, $8
+	JLT  v1tail
+	VMOVUPS (CX), Y0
+	VMOVUPS Y0, (AX)
+	ADDQ $32, AX
+	ADDQ $32, CX
+	SUBQ $8, R12
+	JMP  v1full
+
+v1tail:
+	TESTQ R12, R12
+	JEQ   v1next
+	VMOVSS (CX), X0
+	VMOVSS X0, (AX)
+	ADDQ $4, AX
+	ADDQ $4, CX
+	DECQ R12
+	JMP  v1tail
+
+v1next:
+	ADDQ $24, DX
+	CMPQ DX, R11
+	JLT  v1run
+	ADDQ $16, R8
+	CMPQ R8, R9
+	JLT  v1row
+	VZEROUPPER
+	RET
+
+// func addGridAVX2(dst, src *float32, outer *offs, nOuter int, inner *run, nInner int, sw int)
+//
+// Stride 1 only. Registers as in addGridAVX512.
+TEXT ·addGridAVX2(SB), NOSPLIT, $0-56
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ outer+16(FP), R8
+	MOVQ nOuter+24(FP), R9
+	SHLQ $4, R9
+	ADDQ R8, R9
+	MOVQ inner+32(FP), R11
+	MOVQ nInner+40(FP), AX
+	LEAQ (AX)(AX*2), AX
+	LEAQ (R11)(AX*8), R11
+
+w1row:
+	MOVQ 0(R8), AX
+	MOVQ 8(R8), BX
+	LEAQ (DI)(AX*4), R13
+	LEAQ (SI)(BX*4), BX
+	MOVQ inner+32(FP), DX
+
+w1run:
+	MOVQ 0(DX), AX
+	MOVQ 8(DX), CX
+	MOVQ 16(DX), R12
+	LEAQ (R13)(AX*4), AX
+	LEAQ (BX)(CX*4), CX
+
+w1full:
+	CMPQ R12, $8
+	JLT  w1tail
+	VMOVUPS (CX), Y0
+	VADDPS  (AX), Y0, Y0
+	VMOVUPS Y0, (AX)
+	ADDQ $32, AX
+	ADDQ $32, CX
+	SUBQ $8, R12
+	JMP  w1full
+
+w1tail:
+	TESTQ R12, R12
+	JEQ   w1next
+	VMOVSS (CX), X0
+	VADDSS (AX), X0, X0
+	VMOVSS X0, (AX)
+	ADDQ $4, AX
+	ADDQ $4, CX
+	DECQ R12
+	JMP  w1tail
+
+w1next:
+	ADDQ $24, DX
+	CMPQ DX, R11
+	JLT  w1run
+	ADDQ $16, R8
+	CMPQ R8, R9
+	JLT  w1row
+	VZEROUPPER
+	RET

@@ -7,13 +7,15 @@ import (
 	"testing"
 )
 
-// TestCopyGrid checks copyGrid (the assembly kernel where the CPU has one)
-// and copyGridGo against an element-by-element reference, with run lengths
+// TestCopyGrid checks copyGrid, copyGridGo and every grid kernel this CPU
+// runs against an element-by-element reference, with run lengths
 // around the 16-float vector width, strides 1 to 3, a negative bias, and
 // every element outside the copied runs left alone.
 func TestCopyGrid(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 14))
-	t.Logf("assembly kernel: %v", copyGridAsm != nil)
+	for _, k := range gridKernels() {
+		t.Logf("grid kernel %s (strides up to %d)", k.name, k.maxStride)
+	}
 	for _, sw := range []int{1, 2, 3} {
 		for _, maxN := range []int{1, 7, 15, 16, 17, 31, 32, 33, 48} {
 			t.Run(fmt.Sprintf("sw%d_n%d", sw, maxN), func(t *testing.T) {
@@ -36,6 +38,10 @@ func TestCopyGrid(t *testing.T) {
 					want[i] = -1000 - float32(i)
 				}
 				got, gotGo := slices.Clone(want), slices.Clone(want)
+				gotK := make([][]float32, len(gridKernels()))
+				for i := range gotK {
+					gotK[i] = slices.Clone(want)
+				}
 				for _, o := range outer {
 					for _, s := range inner {
 						for k := range s.n {
@@ -50,6 +56,15 @@ func TestCopyGrid(t *testing.T) {
 				}
 				if !slices.Equal(gotGo, want) {
 					t.Errorf("copyGridGo differs from the reference at %d", firstDiff(gotGo, want))
+				}
+				for i, k := range gridKernels() {
+					if sw > k.maxStride {
+						continue
+					}
+					k.copy(&gotK[i][0], &src[0], bias, &outer[0], len(outer), &inner[0], len(inner), sw)
+					if !slices.Equal(gotK[i], want) {
+						t.Errorf("the %s kernel differs from the reference at %d", k.name, firstDiff(gotK[i], want))
+					}
 				}
 			})
 		}
@@ -93,8 +108,8 @@ func TestCopyGridRange(t *testing.T) {
 	}
 }
 
-// TestAddGrid checks addGrid (the assembly kernel where the CPU has one) and
-// addGridGo against an element-by-element reference, with overlapping runs
+// TestAddGrid checks addGrid, addGridGo and every grid kernel this CPU runs
+// against an element-by-element reference, with overlapping runs
 // whose sums must add up, run lengths around the vector width and strides 1
 // to 3; elements outside the runs keep their values.
 func TestAddGrid(t *testing.T) {
@@ -125,19 +140,21 @@ func TestAddGrid(t *testing.T) {
 						}
 					}
 				}
-				gotAsm := slices.Clone(want)
 				addGrid(got, src, outer, offsExtent(outer), inner, sw)
 				addGridGo(gotGo, src, outer, inner, sw)
-				if addGridAsm != nil && sw <= 2 {
-					// addGrid may leave short runs to Go: run the kernel directly too.
-					addGridAsm(&gotAsm[0], &src[0], &outer[0], len(outer), &inner[0], len(inner), sw)
-				} else {
-					addGridGo(gotAsm, src, outer, inner, sw)
+				results := map[string][]float32{"addGrid": got, "addGridGo": gotGo}
+				// addGrid may leave short runs to Go: run every kernel directly too.
+				for _, k := range gridKernels() {
+					if sw <= k.maxStride {
+						g := slices.Clone(want)
+						k.add(&g[0], &src[0], &outer[0], len(outer), &inner[0], len(inner), sw)
+						results[k.name] = g
+					}
 				}
-				for i := range wantD {
-					for _, g := range []float32{got[i], gotGo[i], gotAsm[i]} {
-						if d := float64(g) - wantD[i]; d > 1e-5 || d < -1e-5 {
-							t.Fatalf("element %d = %v, want %v", i, g, wantD[i])
+				for name, r := range results {
+					for i := range wantD {
+						if d := float64(r[i]) - wantD[i]; d > 1e-5 || d < -1e-5 {
+							t.Fatalf("%s: element %d = %v, want %v", name, i, r[i], wantD[i])
 						}
 					}
 				}
