@@ -153,10 +153,18 @@ func packA(dst []float32, a mat, i0, rows, p0, k, mr int) {
 		}
 		return
 	}
+	done := 0 // depth steps packed by 8x8 transposes
+	if rows == 8 && mr == 8 {
+		done = k / 8 * 8
+		transpose8(dst, 8, a.d[a.off+i0*a.ld+p0:], a.ld, k/8)
+	}
 	for ii := range rows {
+		if done == k {
+			break
+		}
 		src := a.d[a.off+(i0+ii)*a.ld+p0:]
-		src = src[:k]
-		d := dst[ii:]
+		src = src[done:k]
+		d := dst[done*mr+ii:]
 		for p, v := range src {
 			d[p*mr] = v
 		}
@@ -183,11 +191,23 @@ func packB(dst []float32, b mat, p0, k, j0, n, nr int) {
 			}
 			continue
 		}
-		// op(B)(p, j) = d[j*ld + p]: each column is contiguous in memory.
-		for jj := range cols {
+		// op(B)(p, j) = d[j*ld + p]: each column is contiguous in memory;
+		// groups of 8 columns and 8 depth steps are 8x8 transposes.
+		done := k / 8 * 8
+		for jj := 0; jj < cols; jj++ {
+			if jj%8 == 0 && jj+8 <= cols {
+				transpose8(panel[jj:], nr, b.d[b.off+(j0+c+jj)*b.ld+p0:], b.ld, k/8)
+			}
+			from := 0
+			if jj/8*8+8 <= cols {
+				from = done
+			}
+			if from == k {
+				continue
+			}
 			src := b.d[b.off+(j0+c+jj)*b.ld+p0:]
-			src = src[:k]
-			d := panel[jj:]
+			src = src[from:k]
+			d := panel[from*nr+jj:]
 			for p, v := range src {
 				d[p*nr] = v
 			}
