@@ -340,10 +340,21 @@ func (b *Backend) inputNHWC(c *convPlan, k convChunk, x, xt []float32) {
 		src := x[n*c.xs+(ih-p.PadH)*p.W:]
 		d := dst[p.PadW*p.Cin : (p.PadW+p.W)*p.Cin]
 		hw := p.H * p.W
+		// Groups of 8 channels by 8 columns are 8x8 transposes.
+		wd, cd := p.W/8*8, p.Cin/8*8
+		if wd > 0 {
+			for ci := 0; ci < cd; ci += 8 {
+				transpose8(d[ci:], p.Cin, src[ci*hw:], hw, wd/8)
+			}
+		}
 		for iw := range p.W {
 			row := d[iw*p.Cin : (iw+1)*p.Cin]
 			s := src[iw:]
-			for ci := range row {
+			from := 0
+			if iw < wd {
+				from = cd
+			}
+			for ci := from; ci < len(row); ci++ {
 				row[ci] = s[ci*hw]
 			}
 		}
