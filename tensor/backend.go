@@ -362,7 +362,7 @@ func Best() (b Backend, notices []string, err error) {
 		if b.Caps().HostEmulated {
 			if emulated == nil {
 				emulated = b
-				notices = append(notices, fmt.Sprintf("backend %s runs on the host CPU (%s); preferring a native backend (open %q by name to use it)", name, b.Caps().Device, name))
+				notices = append(notices, fmt.Sprintf("backend %s runs on the host CPU (%s), so a native backend is preferred; select %q by name to use it", name, b.Caps().Device, name))
 			}
 			continue
 		}

@@ -25,7 +25,8 @@ func OpenBackend(spec string) (b tensor.Backend, notice string, err error) {
 				}
 			}
 			if emulated != "" {
-				notice = "note: the only Vulkan device runs on the CPU (" + OneLine(errorString(emulated)) + "); using the native CPU backend, which is faster there"
+				first, _, _ := strings.Cut(OneLine(errorString(emulated)), ";")
+				notice = "note: " + first + "; using the CPU backend (-backend vulkan to use it)"
 			} else {
 				notice = "note: no Vulkan device usable (" + OneLine(errorString(notices[0])) + "); using the CPU backend"
 			}
