@@ -24,6 +24,7 @@ package autograd
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync/atomic"
 
 	"github.com/vkgrad/vkgrad/tensor"
@@ -157,7 +158,7 @@ func (v *Var) BackwardWith(g *tensor.Tensor) (err error) {
 	if v.node != nil && v.node.freed {
 		return ErrGraphFreed
 	}
-	if g == nil || !equalShape(g.Shape(), v.Value.Shape()) {
+	if g == nil || !slices.Equal(g.Shape(), v.Value.Shape()) {
 		var gs []int
 		if g != nil {
 			gs = g.Shape()
@@ -208,7 +209,7 @@ func (v *Var) BackwardWith(g *tensor.Tensor) (err error) {
 				if p == nil || !p.requiresGrad || pg[j] == nil {
 					continue
 				}
-				if !equalShape(pg[j].Shape(), p.Value.Shape()) {
+				if !slices.Equal(pg[j].Shape(), p.Value.Shape()) {
 					panic(&tensor.OpError{Op: n.node.op, Shapes: [][]int{pg[j].Shape(), p.Value.Shape()}, Msg: fmt.Sprintf("backward produced a gradient of the wrong shape for input %d", j)})
 				}
 				if prev := grads[p]; prev != nil {
@@ -264,16 +265,4 @@ func topo(v *Var) []*Var {
 		stack = stack[:len(stack)-1]
 	}
 	return order
-}
-
-func equalShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 
 	"github.com/vkgrad/vkgrad/tensor"
@@ -176,7 +177,7 @@ func checkGrad(f func(xs []*Var) *Var, inputs []*tensor.Tensor, isWrt []bool, op
 		host[i][j] = saved
 		defer tensor.Write(vals[i], host[i])
 		o := f(consts).Value
-		if !equalShape(o.Shape(), out.Value.Shape()) {
+		if !slices.Equal(o.Shape(), out.Value.Shape()) {
 			return 0, fmt.Errorf("autograd: CheckGrad: f output shape changed from %v to %v", out.Value.Shape(), o.Shape())
 		}
 		s := 0.0

@@ -2,6 +2,7 @@ package autograd
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/vkgrad/vkgrad/tensor"
 )
@@ -125,7 +126,7 @@ func Stack(axis int, xs ...*Var) *Var {
 		if x == nil {
 			panic(&tensor.OpError{Op: "Stack", Msg: fmt.Sprintf("input %d is nil", i)})
 		}
-		if i > 0 && !equalShape(x.Value.Shape(), xs[0].Value.Shape()) {
+		if i > 0 && !slices.Equal(x.Value.Shape(), xs[0].Value.Shape()) {
 			panic(&tensor.OpError{Op: "Stack", Shapes: [][]int{xs[0].Value.Shape(), x.Value.Shape()}, Msg: "shapes differ"})
 		}
 		us[i] = Unsqueeze(x, axis)

@@ -9,9 +9,9 @@ import (
 	_ "image/gif" // register the GIF decoder for image folders
 	_ "image/jpeg"
 	"image/png"
+	"io"
 	"math"
 	"os"
-	"path/filepath"
 )
 
 // GridOptions lays out a contact sheet.
@@ -101,29 +101,7 @@ func SaveGridPNG(path string, images []float32, s Shape, opt GridOptions) error 
 // file in the same folder and renames it, so an interrupted write never
 // leaves a truncated picture behind.
 func SavePNG(path string, img image.Image) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*.png")
-	if err != nil {
-		return fmt.Errorf("save png: %w", err)
-	}
-	w := bufio.NewWriter(f)
-	err = f.Chmod(0o644)
-	if err == nil {
-		err = png.Encode(w, img)
-	}
-	if err == nil {
-		err = w.Flush()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("save png %s: %w", path, err)
-	}
-	return nil
+	return WriteFileAtomic(path, func(w io.Writer) error { return png.Encode(w, img) })
 }
 
 // imageInfo is what the header pass learns about an image file.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -117,7 +118,7 @@ func mismatch(want NamedBuffer, h HostTensor) string {
 	if !h.IsFloat() {
 		return fmt.Sprintf("file has %s %v, model expects float32 %v", h.DType, h.Shape, want.Tensor.Shape())
 	}
-	if !equalInts(h.Shape, want.Tensor.Shape()) {
+	if !slices.Equal(h.Shape, want.Tensor.Shape()) {
 		return fmt.Sprintf("file has %s %v, model expects float32 %v", h.DType, h.Shape, want.Tensor.Shape())
 	}
 	return ""
@@ -130,18 +131,6 @@ func toWanted(want NamedBuffer, h HostTensor) HostTensor {
 		return HostTensor{DType: "I64", Shape: []int{}, Ints: []int64{int64(h.Floats[0])}}
 	}
 	return h
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // assignSlot copies a validated file tensor into a slot.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -102,7 +103,7 @@ func TestEncoderVariants(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := paramShape(e, c.headName); !equalInts(got, c.headShape) {
+			if got := paramShape(e, c.headName); !slices.Equal(got, c.headShape) {
 				t.Errorf("%s shape %v, want %v", c.headName, got, c.headShape)
 			}
 			if c.params != 0 {
@@ -117,7 +118,7 @@ func TestEncoderVariants(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := []int{c.in[0], e.Config.LatentDim}; !equalInts(z.Shape(), want) {
+			if want := []int{c.in[0], e.Config.LatentDim}; !slices.Equal(z.Shape(), want) {
 				t.Fatalf("latent shape %v, want %v", z.Shape(), want)
 			}
 			v := z.Value.Float32s()

@@ -1,5 +1,7 @@
 package tensor
 
+import "slices"
+
 func unary(name string, op UnaryOp, x *Tensor, alpha, beta float32) *Tensor {
 	wantFloat(name, x)
 	out := Zeros(x.b, x.shape...)
@@ -128,7 +130,7 @@ func Where(cond, a, b *Tensor) *Tensor {
 // SumTo reduces g (a broadcast result) back to shape by summing the
 // broadcast axes: the adjoint of Expand, used by backward rules.
 func SumTo(g *Tensor, shape []int) *Tensor {
-	if equalShape(g.shape, shape) {
+	if slices.Equal(g.shape, shape) {
 		return g
 	}
 	lead := g.Rank() - len(shape)

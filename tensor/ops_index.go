@@ -1,5 +1,7 @@
 package tensor
 
+import "slices"
+
 func splitAt(t *Tensor, axis int) (outer, n, inner int) {
 	outer, inner = 1, 1
 	for i := 0; i < axis; i++ {
@@ -91,7 +93,7 @@ func Stack(axis int, ts ...*Tensor) *Tensor {
 	}
 	us := make([]*Tensor, len(ts))
 	for i, t := range ts {
-		if !equalShape(t.shape, ts[0].shape) {
+		if !slices.Equal(t.shape, ts[0].shape) {
 			fail("Stack", shapesOf(ts...), "shapes differ")
 		}
 		us[i] = Unsqueeze(t, axis)

@@ -1,5 +1,7 @@
 package tensor
 
+import "slices"
+
 // ConvOutSize returns the output size of a convolution or pooling window.
 func ConvOutSize(in, k, stride, pad int) int { return (in+2*pad-k)/stride + 1 }
 
@@ -50,7 +52,7 @@ func Conv2DBackwardData(dy, w *Tensor, xShape []int, stride, pad int) *Tensor {
 	const name = "Conv2DBackwardData"
 	sameBackend(name, dy, w)
 	p := Conv2DParamsFor(name, xShape, w.shape, stride, pad)
-	if !equalShape(dy.shape, []int{p.N, p.Cout, p.OH, p.OW}) {
+	if !slices.Equal(dy.shape, []int{p.N, p.Cout, p.OH, p.OW}) {
 		fail(name, shapesOf(dy, w), "dy must be [%d %d %d %d]", p.N, p.Cout, p.OH, p.OW)
 	}
 	dx := Zeros(dy.b, xShape...)
@@ -63,7 +65,7 @@ func Conv2DBackwardWeight(x, dy *Tensor, wShape []int, stride, pad int) *Tensor 
 	const name = "Conv2DBackwardWeight"
 	sameBackend(name, x, dy)
 	p := Conv2DParamsFor(name, x.shape, wShape, stride, pad)
-	if !equalShape(dy.shape, []int{p.N, p.Cout, p.OH, p.OW}) {
+	if !slices.Equal(dy.shape, []int{p.N, p.Cout, p.OH, p.OW}) {
 		fail(name, shapesOf(x, dy), "dy must be [%d %d %d %d]", p.N, p.Cout, p.OH, p.OW)
 	}
 	dw := Zeros(x.b, wShape...)
@@ -104,7 +106,7 @@ func MaxPool2DBackward(dy, idx *Tensor, xShape []int, k, stride, pad int) *Tenso
 	const name = "MaxPool2DBackward"
 	sameBackend(name, dy, idx)
 	p := Pool2DParamsFor(name, xShape, k, stride, pad)
-	if want := []int{p.N, p.C, p.OH, p.OW}; !equalShape(dy.shape, want) || !equalShape(idx.shape, want) || idx.dtype != Int32 {
+	if want := []int{p.N, p.C, p.OH, p.OW}; !slices.Equal(dy.shape, want) || !slices.Equal(idx.shape, want) || idx.dtype != Int32 {
 		fail(name, shapesOf(dy, idx), "dy and int32 idx must be %v", want)
 	}
 	dx := Zeros(dy.b, xShape...)
@@ -126,7 +128,7 @@ func AvgPool2D(x *Tensor, k, stride, pad int) *Tensor {
 func AvgPool2DBackward(dy *Tensor, xShape []int, k, stride, pad int) *Tensor {
 	const name = "AvgPool2DBackward"
 	p := Pool2DParamsFor(name, xShape, k, stride, pad)
-	if want := []int{p.N, p.C, p.OH, p.OW}; !equalShape(dy.shape, want) {
+	if want := []int{p.N, p.C, p.OH, p.OW}; !slices.Equal(dy.shape, want) {
 		fail(name, shapesOf(dy), "dy must be %v", want)
 	}
 	dx := Zeros(dy.b, xShape...)
@@ -181,7 +183,7 @@ func BatchNorm2D(x, gamma, beta, runMean, runVar *Tensor, training bool, momentu
 func BatchNorm2DBackward(dy, x, gamma, mean, invstd *Tensor, eps float32) (dx, dgamma, dbeta *Tensor) {
 	const name = "BatchNorm2DBackward"
 	sameBackend(name, dy, x, gamma, mean, invstd)
-	if x.Rank() != 4 || !equalShape(dy.shape, x.shape) {
+	if x.Rank() != 4 || !slices.Equal(dy.shape, x.shape) {
 		fail(name, shapesOf(dy, x), "want dy and x of the same shape [N,C,H,W]")
 	}
 	c := x.shape[1]

@@ -1,10 +1,12 @@
 package tensor
 
+import "slices"
+
 func wantDenseSame(op string, ts ...*Tensor) {
 	sameBackend(op, ts...)
 	wantFloat(op, ts...)
 	for _, t := range ts {
-		if !t.IsContiguous() || !equalShape(t.shape, ts[0].shape) {
+		if !t.IsContiguous() || !slices.Equal(t.shape, ts[0].shape) {
 			fail(op, shapesOf(ts...), "operands must be dense and of equal shape")
 		}
 	}

@@ -59,18 +59,6 @@ func BroadcastShapes(a, b []int) (out []int, ok bool) {
 	return out, true
 }
 
-func equalShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 func cloneInts(s []int) []int { return append([]int(nil), s...) }
 
 // normAxis maps a possibly negative axis into [0, rank).

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"strings"
 )
 
@@ -233,7 +234,7 @@ func To(t *Tensor, b Backend) *Tensor {
 // strided view, e.g. a slice of a larger tensor).
 func Assign(dst, src *Tensor) {
 	sameBackend("Assign", dst, src)
-	if !equalShape(dst.shape, src.shape) || dst.dtype != src.dtype {
+	if !slices.Equal(dst.shape, src.shape) || dst.dtype != src.dtype {
 		fail("Assign", shapesOf(dst, src), "shape or dtype mismatch (%s, %s)", dst.dtype, src.dtype)
 	}
 	check("Assign", shapesOf(dst, src), dst.b.Copy(dst.View(), src.View()))

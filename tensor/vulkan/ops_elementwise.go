@@ -4,6 +4,7 @@ package vulkan
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/vkgrad/vkgrad/tensor"
 )
@@ -33,23 +34,11 @@ type pcWhere struct {
 
 func sameShape(op string, shape []int, vs ...tensor.View) error {
 	for _, v := range vs {
-		if !equalInts(v.Shape, shape) {
+		if !slices.Equal(v.Shape, shape) {
 			return fmt.Errorf("vulkan: %s: shapes %v and %v differ", op, shape, v.Shape)
 		}
 	}
 	return nil
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // Copy copies x into out elementwise (both may be strided; either dtype).
