@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"strings"
 	"testing"
 
@@ -42,6 +43,9 @@ func TestPrintDevice(t *testing.T) {
 func TestDevices(t *testing.T) {
 	devs, err := vulkan.Devices()
 	if err != nil {
+		if os.Getenv("VKGRAD_REQUIRE_VULKAN") == "1" {
+			t.Fatalf("VKGRAD_REQUIRE_VULKAN=1 but no Vulkan: %v", err)
+		}
 		t.Skipf("no Vulkan: %v", err)
 	}
 	for _, d := range devs {
