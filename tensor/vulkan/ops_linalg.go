@@ -233,14 +233,11 @@ func (b *Backend) L2Normalize(out, x tensor.View, rows, d int, eps float32) erro
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	oa, err := b.denseArg(name, "out", out, tensor.Float32, rows*d)
+	args, err := b.denseArgs(name, denseSpec{"out", out, tensor.Float32, rows * d}, denseSpec{"x", x, tensor.Float32, rows * d})
 	if err != nil {
 		return err
 	}
-	xa, err := b.denseArg(name, "x", x, tensor.Float32, rows*d)
-	if err != nil {
-		return err
-	}
+	oa, xa := args[0], args[1]
 	wg := b.wgFor(64, uint64(d), 2)
 	if err := b.checkTrips(name, 2*ceilDiv(uint64(d), uint64(wg))+treeTrips(wg)); err != nil {
 		return err

@@ -96,18 +96,11 @@ func (b *Backend) Conv2D(out, x, w, bias tensor.View, p tensor.Conv2DParams) err
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	oa, err := b.denseArg(name, "out", out, tensor.Float32, p.N*p.Cout*p.OH*p.OW)
+	args, err := b.denseArgs(name, denseSpec{"out", out, tensor.Float32, p.N * p.Cout * p.OH * p.OW}, denseSpec{"x", x, tensor.Float32, p.N * p.Cin * p.H * p.W}, denseSpec{"w", w, tensor.Float32, p.Cout * p.Cin * p.KH * p.KW})
 	if err != nil {
 		return err
 	}
-	xa, err := b.denseArg(name, "x", x, tensor.Float32, p.N*p.Cin*p.H*p.W)
-	if err != nil {
-		return err
-	}
-	wa, err := b.denseArg(name, "w", w, tensor.Float32, p.Cout*p.Cin*p.KH*p.KW)
-	if err != nil {
-		return err
-	}
+	oa, xa, wa := args[0], args[1], args[2]
 	pc := convPush(p)
 	pc.Off0, pc.Off1, pc.OutOff = uint32(x.Offset), uint32(w.Offset), uint32(out.Offset)
 	ba := wa // bound but unread when there is no bias
@@ -138,18 +131,11 @@ func (b *Backend) Conv2DBackwardData(dx, dy, w tensor.View, p tensor.Conv2DParam
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	dxa, err := b.denseArg(name, "dx", dx, tensor.Float32, p.N*p.Cin*p.H*p.W)
+	args, err := b.denseArgs(name, denseSpec{"dx", dx, tensor.Float32, p.N * p.Cin * p.H * p.W}, denseSpec{"dy", dy, tensor.Float32, p.N * p.Cout * p.OH * p.OW}, denseSpec{"w", w, tensor.Float32, p.Cout * p.Cin * p.KH * p.KW})
 	if err != nil {
 		return err
 	}
-	dya, err := b.denseArg(name, "dy", dy, tensor.Float32, p.N*p.Cout*p.OH*p.OW)
-	if err != nil {
-		return err
-	}
-	wa, err := b.denseArg(name, "w", w, tensor.Float32, p.Cout*p.Cin*p.KH*p.KW)
-	if err != nil {
-		return err
-	}
+	dxa, dya, wa := args[0], args[1], args[2]
 	pc := convPush(p)
 	pc.Off0, pc.Off1, pc.OutOff = uint32(dy.Offset), uint32(w.Offset), uint32(dx.Offset)
 	if handled, err := b.convBcast(convBackData, []arg{dxa, dya, wa}, p, pc); handled {
@@ -176,18 +162,11 @@ func (b *Backend) Conv2DBackwardWeight(dw, x, dy tensor.View, p tensor.Conv2DPar
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	nw := p.Cout * p.Cin * p.KH * p.KW
-	dwa, err := b.denseArg(name, "dw", dw, tensor.Float32, nw)
+	args, err := b.denseArgs(name, denseSpec{"dw", dw, tensor.Float32, nw}, denseSpec{"x", x, tensor.Float32, p.N * p.Cin * p.H * p.W}, denseSpec{"dy", dy, tensor.Float32, p.N * p.Cout * p.OH * p.OW})
 	if err != nil {
 		return err
 	}
-	xa, err := b.denseArg(name, "x", x, tensor.Float32, p.N*p.Cin*p.H*p.W)
-	if err != nil {
-		return err
-	}
-	dya, err := b.denseArg(name, "dy", dy, tensor.Float32, p.N*p.Cout*p.OH*p.OW)
-	if err != nil {
-		return err
-	}
+	dwa, xa, dya := args[0], args[1], args[2]
 	bpc := convPush(p)
 	bpc.Off0, bpc.Off1, bpc.OutOff = uint32(x.Offset), uint32(dy.Offset), uint32(dw.Offset)
 	if handled, err := b.convBcast(convBackWeight, []arg{dwa, xa, dya}, p, bpc); handled {
@@ -280,18 +259,11 @@ func (b *Backend) MaxPool2D(out, idx, x tensor.View, p tensor.Pool2DParams) erro
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	no := p.N * p.C * p.OH * p.OW
-	oa, err := b.denseArg(name, "out", out, tensor.Float32, no)
+	args, err := b.denseArgs(name, denseSpec{"out", out, tensor.Float32, no}, denseSpec{"idx", idx, tensor.Int32, no}, denseSpec{"x", x, tensor.Float32, p.N * p.C * p.H * p.W})
 	if err != nil {
 		return err
 	}
-	ia, err := b.denseArg(name, "idx", idx, tensor.Int32, no)
-	if err != nil {
-		return err
-	}
-	xa, err := b.denseArg(name, "x", x, tensor.Float32, p.N*p.C*p.H*p.W)
-	if err != nil {
-		return err
-	}
+	oa, ia, xa := args[0], args[1], args[2]
 	pc := poolPush(p)
 	pc.InOff, pc.OutOff, pc.IdxOff = uint32(x.Offset), uint32(out.Offset), uint32(idx.Offset)
 	return b.pool("maxpool", []arg{oa, ia, xa}, pc, no)
@@ -306,18 +278,11 @@ func (b *Backend) MaxPool2DBackward(dx, dy, idx tensor.View, p tensor.Pool2DPara
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	no, ni := p.N*p.C*p.OH*p.OW, p.N*p.C*p.H*p.W
-	dxa, err := b.denseArg(name, "dx", dx, tensor.Float32, ni)
+	args, err := b.denseArgs(name, denseSpec{"dx", dx, tensor.Float32, ni}, denseSpec{"dy", dy, tensor.Float32, no}, denseSpec{"idx", idx, tensor.Int32, no})
 	if err != nil {
 		return err
 	}
-	dya, err := b.denseArg(name, "dy", dy, tensor.Float32, no)
-	if err != nil {
-		return err
-	}
-	ia, err := b.denseArg(name, "idx", idx, tensor.Int32, no)
-	if err != nil {
-		return err
-	}
+	dxa, dya, ia := args[0], args[1], args[2]
 	pc := poolPush(p)
 	pc.InOff, pc.OutOff, pc.IdxOff = uint32(dy.Offset), uint32(dx.Offset), uint32(idx.Offset)
 	return b.pool("maxpool_bwd", []arg{dxa, dya, ia}, pc, ni)
@@ -332,14 +297,11 @@ func (b *Backend) AvgPool2D(out, x tensor.View, p tensor.Pool2DParams) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	no := p.N * p.C * p.OH * p.OW
-	oa, err := b.denseArg(name, "out", out, tensor.Float32, no)
+	args, err := b.denseArgs(name, denseSpec{"out", out, tensor.Float32, no}, denseSpec{"x", x, tensor.Float32, p.N * p.C * p.H * p.W})
 	if err != nil {
 		return err
 	}
-	xa, err := b.denseArg(name, "x", x, tensor.Float32, p.N*p.C*p.H*p.W)
-	if err != nil {
-		return err
-	}
+	oa, xa := args[0], args[1]
 	pc := poolPush(p)
 	pc.InOff, pc.OutOff = uint32(x.Offset), uint32(out.Offset)
 	return b.pool("avgpool", []arg{oa, xa}, pc, no)
@@ -354,14 +316,11 @@ func (b *Backend) AvgPool2DBackward(dx, dy tensor.View, p tensor.Pool2DParams) e
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	no, ni := p.N*p.C*p.OH*p.OW, p.N*p.C*p.H*p.W
-	dxa, err := b.denseArg(name, "dx", dx, tensor.Float32, ni)
+	args, err := b.denseArgs(name, denseSpec{"dx", dx, tensor.Float32, ni}, denseSpec{"dy", dy, tensor.Float32, no})
 	if err != nil {
 		return err
 	}
-	dya, err := b.denseArg(name, "dy", dy, tensor.Float32, no)
-	if err != nil {
-		return err
-	}
+	dxa, dya := args[0], args[1]
 	pc := poolPush(p)
 	pc.InOff, pc.OutOff = uint32(dy.Offset), uint32(dx.Offset)
 	return b.pool("avgpool_bwd", []arg{dxa, dya}, pc, ni)
@@ -386,14 +345,11 @@ func (b *Backend) BatchNormForward(out, mean, invstd, x, gamma, beta, runMean, r
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	total := p.N * p.C * p.HW
-	oa, err := b.denseArg(name, "out", out, tensor.Float32, total)
+	args, err := b.denseArgs(name, denseSpec{"out", out, tensor.Float32, total}, denseSpec{"x", x, tensor.Float32, total})
 	if err != nil {
 		return err
 	}
-	xa, err := b.denseArg(name, "x", x, tensor.Float32, total)
-	if err != nil {
-		return err
-	}
+	oa, xa := args[0], args[1]
 	per := make([]arg, 6)
 	views := []tensor.View{mean, invstd, gamma, beta, runMean, runVar}
 	for i, v := range views {

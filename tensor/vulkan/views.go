@@ -75,6 +75,27 @@ func (b *Backend) denseArg(op, what string, v tensor.View, dt tensor.DType, n in
 	return arg{buf: vb, lo: v.Offset, hi: v.Offset + n}, nil
 }
 
+// denseSpec names one dense operand for denseArgs.
+type denseSpec struct {
+	what string
+	v    tensor.View
+	dt   tensor.DType
+	n    int
+}
+
+// denseArgs is denseArg for several operands, stopping at the first error.
+func (b *Backend) denseArgs(op string, specs ...denseSpec) ([]arg, error) {
+	args := make([]arg, len(specs))
+	for i, s := range specs {
+		a, err := b.denseArg(op, s.what, s.v, s.dt, s.n)
+		if err != nil {
+			return nil, err
+		}
+		args[i] = a
+	}
+	return args, nil
+}
+
 // collapse merges adjacent dimensions that are contiguous for every stride
 // vector and drops dimensions of size 1. The result has rank >= 1.
 func collapse(shape []int, strides [][]int) ([]int, [][]int) {
