@@ -90,6 +90,11 @@ type Backend struct {
 	// silently stops an invocation (llvmpipe: 65535, shared by all loops of
 	// a shader); 0 when the driver has no such limit.
 	loopLimit uint64
+	// quietCompiles makes pipeline creation wait for submissions in
+	// flight. lavapipe (Mesa 22.3) builds a compute pipeline on the same
+	// gallium context its queue thread executes command buffers with, and
+	// takes no lock for it (lvp_pipeline_compile -> create_compute_state).
+	quietCompiles bool
 
 	errBuf     *vkBuffer
 	errTags    map[uint32]string
@@ -142,6 +147,7 @@ func New(spec string) (*Backend, error) {
 	b.desc = fmt.Sprintf("device %d %q (%s)", idx, b.info.Name, b.info.Type)
 	if isLLVMpipe(b.info) {
 		b.loopLimit = llvmpipeLoopLimit
+		b.quietCompiles = true
 	}
 	if err := b.checkLimits(); err != nil {
 		return nil, err

@@ -176,6 +176,13 @@ func (b *Backend) kernel(name string, overrides map[int]uint32) (*kernel, error)
 		Stage:  stage,
 		Layout: b.pipeLayout,
 	}}
+	if b.quietCompiles {
+		// Only the first use of a kernel gets here, so this wait costs
+		// nothing in a steady training loop.
+		if err := b.waitAll(); err != nil {
+			return nil, err
+		}
+	}
 	pipes := make([]vk.Pipeline, 1)
 	if err := vkError(vk.CreateComputePipelines(b.dev, vk.NullPipelineCache, 1, ci, nil, pipes)); err != nil {
 		return nil, fmt.Errorf("vulkan: vkCreateComputePipelines(%s) on %s: %w", key.String(), b.desc, err)
