@@ -532,3 +532,63 @@ func TestValidationCatchesErrors(t *testing.T) {
 	}
 	t.Logf("caught: %s", msgs[0])
 }
+
+// TestPipelineCreationWaitsOnLavapipe checks the guard against a lavapipe
+// race: creating a compute pipeline while a submission executes crashed
+// inside vkCreateComputePipelines (Mesa 22.3 compiles on the context its
+// queue thread uses, unlocked). On llvmpipe a new pipeline must therefore
+// find no submission in flight.
+func TestPipelineCreationWaitsOnLavapipe(t *testing.T) {
+	b := freshBackend(t)
+	if !isLLVMpipe(b.info) {
+		t.Skipf("%s is not llvmpipe; the guard only applies there", b.info.Name)
+	}
+	x := tensor.Ones(b, 256, 256)
+	y := tensor.MatMul(x, x) // compiles the matmul pipeline, records work
+	b.mu.Lock()
+	if err := b.flush(); err != nil {
+		b.mu.Unlock()
+		t.Fatal(err)
+	}
+	inFlight := func() int {
+		n := 0
+		for _, f := range b.frames {
+			if f.inFlight {
+				n++
+			}
+		}
+		return n
+	}
+	busy := inFlight()
+	waits := b.stats.Waits
+	_, err := b.kernel("probe_fma", map[int]uint32{0: 40})
+	after, waited := inFlight(), b.stats.Waits-waits
+	b.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if busy == 0 {
+		t.Fatal("setup: no submission in flight")
+	}
+	if after != 0 || waited == 0 {
+		t.Errorf("a pipeline was created with %d submissions in flight (%d waits)", after, waited)
+	}
+	// A cached pipeline does not wait.
+	y2 := tensor.Add(y, y)
+	b.mu.Lock()
+	if err := b.flush(); err != nil {
+		b.mu.Unlock()
+		t.Fatal(err)
+	}
+	waits = b.stats.Waits
+	_, err = b.kernel("probe_fma", map[int]uint32{0: 40})
+	waited = b.stats.Waits - waits
+	b.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if waited != 0 {
+		t.Error("looking up a cached pipeline waited for the device")
+	}
+	y2.Release()
+}
