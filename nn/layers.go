@@ -17,8 +17,12 @@ func kaimingUniformBound(fanIn int) float32 {
 	return float32(1 / math.Sqrt(float64(fanIn)))
 }
 
+// uniformParam returns a parameter drawn uniformly from +-bound, allocated
+// in the backend's persistent pool.
 func uniformParam(b tensor.Backend, rng *rand.Rand, bound float32, shape ...int) *autograd.Var {
-	return autograd.Param(tensor.RandUniform(b, rng, -bound, bound, shape...))
+	var t *tensor.Tensor
+	tensor.Persistent(b, func() { t = tensor.RandUniform(b, rng, -bound, bound, shape...) })
+	return autograd.Param(t)
 }
 
 // Conv2d is a 2-D convolution over [N, Cin, H, W] with square kernels.
@@ -89,15 +93,17 @@ type BatchNorm2d struct {
 
 // NewBatchNorm2d returns batch normalisation with PyTorch's defaults: eps
 // 1e-5, momentum 0.1, gamma 1, beta 0, running mean 0 and variance 1, in
-// training mode.
+// training mode. Parameters and running statistics live in the backend's
+// persistent pool.
 func NewBatchNorm2d(b tensor.Backend, channels int) *BatchNorm2d {
-	return &BatchNorm2d{
-		Weight:      autograd.Param(tensor.Ones(b, channels)),
-		Bias:        autograd.Param(tensor.Zeros(b, channels)),
-		RunningMean: tensor.Zeros(b, channels),
-		RunningVar:  tensor.Ones(b, channels),
-		Channels:    channels, Eps: 1e-5, Momentum: 0.1, training: true,
-	}
+	n := &BatchNorm2d{Channels: channels, Eps: 1e-5, Momentum: 0.1, training: true}
+	tensor.Persistent(b, func() {
+		n.Weight = autograd.Param(tensor.Ones(b, channels))
+		n.Bias = autograd.Param(tensor.Zeros(b, channels))
+		n.RunningMean = tensor.Zeros(b, channels)
+		n.RunningVar = tensor.Ones(b, channels)
+	})
+	return n
 }
 
 // Forward normalises x.

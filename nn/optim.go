@@ -262,7 +262,13 @@ func gradOf(v *autograd.Var) *tensor.Tensor {
 	return tensor.Contiguous(v.Grad)
 }
 
-func zerosLike(t *tensor.Tensor) *tensor.Tensor { return tensor.Zeros(t.Backend(), t.Shape()...) }
+// zerosLike returns optimizer state shaped like t, allocated in the
+// backend's persistent pool.
+func zerosLike(t *tensor.Tensor) *tensor.Tensor {
+	var z *tensor.Tensor
+	tensor.Persistent(t.Backend(), func() { z = tensor.Zeros(t.Backend(), t.Shape()...) })
+	return z
+}
 
 func zeroGrads(ps []NamedParam) {
 	for _, p := range ps {

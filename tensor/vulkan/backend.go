@@ -108,6 +108,10 @@ type Backend struct {
 	deferred []deferredFree
 
 	liveBytes atomic.Int64
+	// allocPool is the pool Alloc takes tensors from (see SetPool).
+	allocPool tensor.Pool
+	// fault makes the next queue submit or fence wait fail (tests only).
+	fault faultInjection
 	// gcTarget is the pool size at which the next allocation first
 	// collects garbage; gcMin is its floor.
 	gcTarget, gcMin uint64

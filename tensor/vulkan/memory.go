@@ -8,6 +8,7 @@ import (
 	"math/bits"
 	"runtime"
 	"sort"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -25,13 +26,34 @@ const (
 	kindDevice memKind = iota
 	// kindHost holds staging and readback buffers and the error flag.
 	kindHost
+	// kindPersistent holds tensors allocated under tensor.PoolPersistent
+	// (parameters, optimizer state): the memory type of kindDevice, but
+	// blocks of its own, so per-step churn never shares a block with them.
+	kindPersistent
 	numKinds
 )
+
+// String names the pool of a kind in errors and statistics.
+func (k memKind) String() string {
+	switch k {
+	case kindDevice:
+		return "step"
+	case kindHost:
+		return "host"
+	case kindPersistent:
+		return "persistent"
+	}
+	return fmt.Sprintf("memKind(%d)", int(k))
+}
 
 const (
 	defaultBlockSize = 64 << 20
 	hostBlockSize    = 4 << 20
-	minClass         = 256
+	// persistentBlockSize is smaller than the per-step block: persistent
+	// buffers are allocated once, so the pool grows in small steps and a
+	// small model does not reserve a large block for its parameters.
+	persistentBlockSize = 16 << 20
+	minClass            = 256
 )
 
 // block is one VkDeviceMemory with a VkBuffer spanning it, suballocated
@@ -54,7 +76,8 @@ type allocation struct {
 }
 
 // pool is the memory of one kind: its blocks and, per size class, cached
-// allocations ready for reuse.
+// allocations ready for reuse. Fields other than live are guarded by
+// Backend.mu.
 type pool struct {
 	kind     memKind
 	typeIdx  uint32
@@ -63,6 +86,9 @@ type pool struct {
 	cache    map[uint64][]allocation
 	cached   uint64
 	reserved uint64
+	// live counts the bytes of tensors allocated from the pool and not yet
+	// released (Release may run on any goroutine).
+	live atomic.Int64
 }
 
 // allocator owns the device memory of a backend.
@@ -142,6 +168,7 @@ func newAllocator(b *Backend) (*allocator, error) {
 		return nil, fmt.Errorf("vulkan: %s offers no memory type for storage buffers (device %d, host-visible %d): %w", b.desc, dev, host, tensor.ErrUnavailable)
 	}
 	a.pools[kindDevice] = &pool{kind: kindDevice, typeIdx: uint32(dev), flags: b.info.MemoryTypes[dev].Flags, cache: map[uint64][]allocation{}}
+	a.pools[kindPersistent] = &pool{kind: kindPersistent, typeIdx: uint32(dev), flags: b.info.MemoryTypes[dev].Flags, cache: map[uint64][]allocation{}}
 	if host == dev {
 		// One memory type serves both (UMA, lavapipe): share the blocks.
 		a.pools[kindHost] = a.pools[kindDevice]
@@ -198,8 +225,11 @@ func (a *allocator) grow(n uint64, kind memKind) (allocation, error) {
 	p := a.pools[kind]
 	class := sizeClass(n)
 	bs := a.blockSize
-	if p.kind == kindHost {
+	switch p.kind {
+	case kindHost:
 		bs = min(bs, hostBlockSize) // staging and flags: keep pinned memory small
+	case kindPersistent:
+		bs = min(bs, persistentBlockSize)
 	}
 	size := max(bs, alignUp(class, a.align))
 	if size > a.maxAlloc {
@@ -300,12 +330,46 @@ func (a *allocator) trim(p *pool) {
 	p.blocks = kept
 }
 
+// distinctPools lists each pool once (kindHost may share kindDevice's).
+func (a *allocator) distinctPools() []*pool {
+	ps := make([]*pool, 0, numKinds)
+	for i, p := range a.pools {
+		if p == nil || (memKind(i) == kindHost && p == a.pools[kindDevice]) {
+			continue
+		}
+		ps = append(ps, p)
+	}
+	return ps
+}
+
 func (a *allocator) reservedBytes() uint64 {
-	n := a.pools[kindDevice].reserved
-	if a.pools[kindHost] != a.pools[kindDevice] {
-		n += a.pools[kindHost].reserved
+	var n uint64
+	for _, p := range a.distinctPools() {
+		n += p.reserved
 	}
 	return n
+}
+
+// limitDesc says what bounds a pool's memory: the test limit when set,
+// else the size of its memory heap.
+func (a *allocator) limitDesc(kind memKind) string {
+	if a.limit > 0 {
+		return fmt.Sprintf("limit %d bytes", a.limit)
+	}
+	if h := a.heapSize(a.pools[kind]); h > 0 {
+		return fmt.Sprintf("limit: memory heap of %d bytes", h)
+	}
+	return "limit: memory heap of unknown size"
+}
+
+// heapSize is the size of the memory heap behind a pool (0 if unknown).
+func (a *allocator) heapSize(p *pool) uint64 {
+	heaps := a.b.info.MemoryHeaps
+	types := a.b.info.MemoryTypes
+	if int(p.typeIdx) >= len(types) || int(types[p.typeIdx].HeapIndex) >= len(heaps) {
+		return 0
+	}
+	return heaps[types[p.typeIdx].HeapIndex].Size
 }
 
 func (a *allocator) newBlock(p *pool, size uint64) (*block, error) {
@@ -366,10 +430,7 @@ func (a *allocator) freeBlock(p *pool, blk *block) {
 }
 
 func (a *allocator) destroy() {
-	for i, p := range a.pools {
-		if p == nil || (i == int(kindHost) && p == a.pools[kindDevice]) {
-			continue
-		}
+	for _, p := range a.distinctPools() {
 		for _, blk := range p.blocks {
 			a.freeBlock(p, blk)
 		}
@@ -411,6 +472,7 @@ func (v *vkBuffer) Release() {
 	b.relMu.Unlock()
 	if !v.internal {
 		b.liveBytes.Add(-int64(v.bytes))
+		b.mem.pools[v.a.blk.kind].live.Add(-int64(v.bytes))
 	}
 }
 
@@ -487,19 +549,22 @@ func (b *Backend) allocRetry(nbytes uint64, kind memKind) (allocation, error) {
 		}
 	}
 	al, err := b.mem.grow(nbytes, kind)
-	if !errors.Is(err, errOOM) {
-		return al, err
-	}
-	b.collect()
-	for _, p := range b.mem.pools {
-		b.mem.trim(p)
-	}
-	al, err = b.mem.alloc(nbytes, kind)
 	if errors.Is(err, errOOM) {
-		return al, fmt.Errorf("vulkan: out of device memory on %s: allocating %d bytes (live %d bytes, reserved %d bytes)",
-			b.desc, nbytes, b.liveBytes.Load(), b.mem.reservedBytes())
+		// Collect, return every pool's cached memory and retry once.
+		b.collect()
+		for _, p := range b.mem.distinctPools() {
+			b.mem.trim(p)
+		}
+		al, err = b.mem.alloc(nbytes, kind)
 	}
-	return al, err
+	switch {
+	case errors.Is(err, errOOM):
+		return al, fmt.Errorf("vulkan: out of device memory on %s: allocating %d bytes for the %s pool (%s; live %d bytes, reserved %d bytes)",
+			b.desc, nbytes, kind, b.mem.limitDesc(kind), b.liveBytes.Load(), b.mem.reservedBytes())
+	case err != nil:
+		return al, fmt.Errorf("on %s: %w", b.desc, err)
+	}
+	return al, nil
 }
 
 // collect finishes pending work, runs the garbage collector, gives its
@@ -540,7 +605,11 @@ func (b *Backend) Alloc(n int, dt tensor.DType) (tensor.Buffer, error) {
 	if limit := uint64(b.info.Limits.MaxStorageBufferRange); nbytes > limit {
 		return nil, fmt.Errorf("vulkan: tensor of %d elements (%d bytes) exceeds maxStorageBufferRange of %d bytes on %s", n, nbytes, limit, b.desc)
 	}
-	al, err := b.allocRetry(nbytes, kindDevice)
+	kind := kindDevice
+	if b.allocPool == tensor.PoolPersistent {
+		kind = kindPersistent
+	}
+	al, err := b.allocRetry(nbytes, kind)
 	if err != nil {
 		return nil, fmt.Errorf("vulkan: Alloc(%d %s): %w", n, dt, err)
 	}
@@ -550,6 +619,7 @@ func (b *Backend) Alloc(n int, dt tensor.DType) (tensor.Buffer, error) {
 		return nil, err
 	}
 	b.liveBytes.Add(int64(nbytes))
+	b.mem.pools[kind].live.Add(int64(nbytes))
 	return v, nil
 }
 

@@ -438,8 +438,7 @@ func (b *Backend) flush() error {
 	if err := vkError(vk.ResetFences(b.dev, 1, []vk.Fence{f.fence})); err != nil {
 		return b.fail("vkResetFences", err)
 	}
-	si := []vk.SubmitInfo{{SType: vk.StructureTypeSubmitInfo, CommandBufferCount: 1, PCommandBuffers: []vk.CommandBuffer{f.cmd}}}
-	if err := vkError(vk.QueueSubmit(b.queue, 1, si, f.fence)); err != nil {
+	if err := vkError(b.queueSubmit(f.cmd, f.fence)); err != nil {
 		return b.fail("vkQueueSubmit", err)
 	}
 	f.inFlight = true
@@ -473,7 +472,7 @@ func (b *Backend) waitAll() error { return b.waitUpTo(^uint64(0)) }
 func (b *Backend) waitFrame(f *frame) error {
 	deadline := time.Now().Add(fenceTimeout)
 	for {
-		r := vk.WaitForFences(b.dev, 1, []vk.Fence{f.fence}, vk.True, uint64(time.Second))
+		r := b.waitForFence(f.fence, uint64(time.Second))
 		if r == vk.Success {
 			break
 		}
