@@ -33,6 +33,9 @@ type PoolStats struct {
 	// Cached is the part of Reserved held by released buffers kept for
 	// reuse (their submissions have completed).
 	Cached uint64
+	// Free is the part of Reserved not carved into allocations; Reserved
+	// minus Free grows only when released memory is not being reused.
+	Free uint64
 	// Blocks is the number of device memory allocations of the pool.
 	Blocks int
 }
@@ -48,7 +51,13 @@ func (b *Backend) MemStats(p tensor.Pool) PoolStats {
 		return PoolStats{}
 	}
 	pl := b.mem.pools[kindOf(p)]
-	return PoolStats{Live: pl.live.Load(), Reserved: pl.reserved, Cached: pl.cached, Blocks: len(pl.blocks)}
+	st := PoolStats{Live: pl.live.Load(), Reserved: pl.reserved, Cached: pl.cached, Blocks: len(pl.blocks)}
+	for _, blk := range pl.blocks {
+		for _, sp := range blk.free {
+			st.Free += sp.size
+		}
+	}
+	return st
 }
 
 // Trim returns the memory of released per-step buffers to the device:
