@@ -12,6 +12,8 @@ import (
 // selected before (tensor.Pooler). Tensors of tensor.PoolPersistent live in
 // blocks of their own, so the per-step pool can be trimmed and reused
 // freely without fragmenting or pinning them. Prefer tensor.Persistent.
+// SetPool panics on a pool other than tensor.PoolStep and
+// tensor.PoolPersistent.
 func (b *Backend) SetPool(p tensor.Pool) tensor.Pool {
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -168,6 +168,7 @@ func TestTrainingStepsKeepPools(t *testing.T) {
 		step()
 	}
 	pers1, step1 := b.MemStats(tensor.PoolPersistent), b.MemStats(tensor.PoolStep)
+	t.Logf("after warm-up: persistent %+v, per-step %+v; 4 steps later: persistent %+v, per-step %+v", pers0, step0, pers1, step1)
 	if pers1 != pers0 {
 		t.Errorf("training steps changed the persistent pool: %+v, then %+v", pers0, pers1)
 	}
