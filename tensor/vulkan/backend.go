@@ -90,10 +90,14 @@ type Backend struct {
 	// silently stops an invocation (llvmpipe: 65535, shared by all loops of
 	// a shader); 0 when the driver has no such limit.
 	loopLimit uint64
+	// fns are the entry points called without the binding (raw.go).
+	fns devFns
 	// quietCompiles makes pipeline creation wait for submissions in
 	// flight. lavapipe (Mesa 22.3) builds a compute pipeline on the same
 	// gallium context its queue thread executes command buffers with, and
 	// takes no lock for it (lvp_pipeline_compile -> create_compute_state).
+	// This is a precaution: the crash once blamed on it was the binding's
+	// (raw.go). It costs a wait only at a kernel's first use.
 	quietCompiles bool
 
 	errBuf     *vkBuffer
@@ -202,6 +206,9 @@ func (b *Backend) createDevice() error {
 		return fmt.Errorf("vulkan: vkCreateDevice on %s: %w: %w", b.desc, err, tensor.ErrUnavailable)
 	}
 	b.dev = dev
+	if err := b.loadDeviceFns(); err != nil {
+		return fmt.Errorf("vulkan: %s: %w: %w", b.desc, err, tensor.ErrUnavailable)
+	}
 	var q vk.Queue
 	vk.GetDeviceQueue(dev, b.qfam, 0, &q)
 	b.queue = q

@@ -19,8 +19,7 @@ func (b *Backend) queueSubmit(cmd vk.CommandBuffer, fence vk.Fence) vk.Result {
 		b.fault.submit = vk.Success
 		return r
 	}
-	si := []vk.SubmitInfo{{SType: vk.StructureTypeSubmitInfo, CommandBufferCount: 1, PCommandBuffers: []vk.CommandBuffer{cmd}}}
-	return vk.QueueSubmit(b.queue, 1, si, fence)
+	return b.rawSubmit(cmd, fence)
 }
 
 // waitForFence waits up to timeout nanoseconds for a fence, or returns an

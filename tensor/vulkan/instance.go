@@ -78,7 +78,9 @@ func instanceLayers() []string {
 		return nil
 	}
 	props := make([]vk.LayerProperties, n)
-	if vk.EnumerateInstanceLayerProperties(&n, props) != vk.Success {
+	var r vk.Result
+	withoutGC(func() { r = vk.EnumerateInstanceLayerProperties(&n, props) })
+	if r != vk.Success {
 		return nil
 	}
 	var out []string
@@ -99,7 +101,9 @@ func instanceExtensions(layer string) []string {
 		return nil
 	}
 	props := make([]vk.ExtensionProperties, n)
-	if vk.EnumerateInstanceExtensionProperties(name, &n, props) != vk.Success {
+	var r vk.Result
+	withoutGC(func() { r = vk.EnumerateInstanceExtensionProperties(name, &n, props) })
+	if r != vk.Success {
 		return nil
 	}
 	var out []string
@@ -249,7 +253,7 @@ func describe(inst vk.Instance, pd vk.PhysicalDevice, index int) DeviceInfo {
 	var nq uint32
 	vk.GetPhysicalDeviceQueueFamilyProperties(pd, &nq, nil)
 	qs := make([]vk.QueueFamilyProperties, nq)
-	vk.GetPhysicalDeviceQueueFamilyProperties(pd, &nq, qs)
+	withoutGC(func() { vk.GetPhysicalDeviceQueueFamilyProperties(pd, &nq, qs) })
 	for i := range qs[:nq] {
 		qs[i].Deref()
 		d.QueueFamilies = append(d.QueueFamilies, QueueFamily{Flags: uint32(qs[i].QueueFlags), Count: qs[i].QueueCount, TimestampValidBits: qs[i].TimestampValidBits})

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
-	"unsafe"
 
 	vk "github.com/vulkan-go/vulkan"
 
@@ -148,34 +147,11 @@ func (b *Backend) kernel(name string, overrides map[int]uint32) (*kernel, error)
 			k.local[d] = spec[id]
 		}
 	}
-	stage := vk.PipelineShaderStageCreateInfo{
-		SType:  vk.StructureTypePipelineShaderStageCreateInfo,
-		Stage:  vk.ShaderStageComputeBit,
-		Module: mod,
-		PName:  "main\x00",
+	ids := make([]uint32, len(meta.SpecConstants))
+	values := make([]uint32, len(meta.SpecConstants))
+	for i, s := range meta.SpecConstants {
+		ids[i], values[i] = uint32(s.ID), spec[s.ID]
 	}
-	var pin runtime.Pinner
-	defer pin.Unpin()
-	if n := len(meta.SpecConstants); n > 0 {
-		data := make([]byte, 4*n)
-		entries := make([]vk.SpecializationMapEntry, n)
-		for i, s := range meta.SpecConstants {
-			binary.LittleEndian.PutUint32(data[4*i:], spec[s.ID])
-			entries[i] = vk.SpecializationMapEntry{ConstantID: uint32(s.ID), Offset: uint32(4 * i), Size: 4}
-		}
-		pin.Pin(&data[0])
-		stage.PSpecializationInfo = []vk.SpecializationInfo{{
-			MapEntryCount: uint32(n),
-			PMapEntries:   entries,
-			DataSize:      uint(len(data)),
-			PData:         unsafe.Pointer(&data[0]),
-		}}
-	}
-	ci := []vk.ComputePipelineCreateInfo{{
-		SType:  vk.StructureTypeComputePipelineCreateInfo,
-		Stage:  stage,
-		Layout: b.pipeLayout,
-	}}
 	if b.quietCompiles {
 		// Only the first use of a kernel gets here, so this wait costs
 		// nothing in a steady training loop.
@@ -183,11 +159,11 @@ func (b *Backend) kernel(name string, overrides map[int]uint32) (*kernel, error)
 			return nil, err
 		}
 	}
-	pipes := make([]vk.Pipeline, 1)
-	if err := vkError(vk.CreateComputePipelines(b.dev, vk.NullPipelineCache, 1, ci, nil, pipes)); err != nil {
+	pipe, r := b.rawCreateCompute(mod, ids, values)
+	if err := vkError(r); err != nil {
 		return nil, fmt.Errorf("vulkan: vkCreateComputePipelines(%s) on %s: %w", key.String(), b.desc, err)
 	}
-	k.pipeline = pipes[0]
+	k.pipeline = pipe
 	b.kernels[key.String()] = k
 	b.stats.Pipelines++
 	return k, nil

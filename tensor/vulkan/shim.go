@@ -196,6 +196,9 @@ func loaderError(name, msg string) error {
 	return fmt.Errorf("cannot load the Vulkan loader %s (install libvulkan1): %s", name, msg)
 }
 
+// gipaPtr is the loader's vkGetInstanceProcAddr (nil before loadLoader).
+func gipaPtr() unsafe.Pointer { return C.vkg_gipa_ptr() }
+
 // probeLoader checks that name can be loaded as a Vulkan loader, without
 // keeping it loaded.
 func probeLoader(name string) error {

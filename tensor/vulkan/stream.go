@@ -97,11 +97,7 @@ const (
 
 // barrier records a global memory barrier between compute/transfer work.
 func (b *Backend) barrier(f *frame) {
-	vk.CmdPipelineBarrier(f.cmd, stagesAll, stagesAll, 0, 1, []vk.MemoryBarrier{{
-		SType:         vk.StructureTypeMemoryBarrier,
-		SrcAccessMask: accessWrt,
-		DstAccessMask: accessRead | accessWrt,
-	}}, 0, nil, 0, nil)
+	b.rawMemoryBarrier(f.cmd, stagesAll, stagesAll, accessWrt, accessRead|accessWrt)
 	b.stats.Barriers++
 	b.hz.reset()
 }
@@ -259,6 +255,9 @@ func (a arg) access() access {
 // dispatch records one kernel launch. Binding i of the kernel gets args[i];
 // the manifest says which bindings are written.
 func (b *Backend) dispatch(k *kernel, args []arg, push any, groups [3]uint32) error {
+	if len(args) > maxBindings {
+		return fmt.Errorf("vulkan: kernel %s binds %d buffers, more than %d", k.name, len(args), maxBindings)
+	}
 	if len(args) != len(k.meta.Bindings) {
 		return fmt.Errorf("vulkan: kernel %s has %d bindings, got %d buffers", k.name, len(k.meta.Bindings), len(args))
 	}
@@ -295,15 +294,8 @@ func (b *Backend) dispatch(k *kernel, args []arg, push any, groups [3]uint32) er
 	}
 	if len(f.sets) == 0 {
 		n := min(descriptorChunk, f.capacity-f.allocated)
-		layouts := make([]vk.DescriptorSetLayout, n)
-		for i := range layouts {
-			layouts[i] = b.setLayout
-		}
-		ai := vk.DescriptorSetAllocateInfo{SType: vk.StructureTypeDescriptorSetAllocateInfo, DescriptorPool: f.pool, DescriptorSetCount: uint32(n), PSetLayouts: layouts}
 		sets := make([]vk.DescriptorSet, n)
-		err := vkError(vk.AllocateDescriptorSets(b.dev, &ai, &sets[0]))
-		ai.Free()
-		if err != nil {
+		if err := vkError(b.rawAllocSets(f.pool, sets)); err != nil {
 			return b.fail("vkAllocateDescriptorSets", err)
 		}
 		f.sets = sets
@@ -311,23 +303,13 @@ func (b *Backend) dispatch(k *kernel, args []arg, push any, groups [3]uint32) er
 	}
 	set := f.sets[len(f.sets)-1]
 	f.sets = f.sets[:len(f.sets)-1]
-	writesDS := make([]vk.WriteDescriptorSet, len(args))
+	var bufs [maxBindings]vk.Buffer
+	var offs, ranges [maxBindings]uint64
 	for i, a := range args {
-		writesDS[i] = vk.WriteDescriptorSet{
-			SType:           vk.StructureTypeWriteDescriptorSet,
-			DstSet:          set,
-			DstBinding:      uint32(i),
-			DescriptorCount: 1,
-			DescriptorType:  vk.DescriptorTypeStorageBuffer,
-			PBufferInfo: []vk.DescriptorBufferInfo{{
-				Buffer: a.buf.a.blk.buf,
-				Offset: vk.DeviceSize(a.buf.a.off),
-				Range:  vk.DeviceSize(alignUp(a.buf.bytes, 4)),
-			}},
-		}
+		bufs[i], offs[i], ranges[i] = a.buf.a.blk.buf, a.buf.a.off, alignUp(a.buf.bytes, 4)
 		b.use(a.buf)
 	}
-	vk.UpdateDescriptorSets(b.dev, uint32(len(writesDS)), writesDS, 0, nil)
+	b.rawWriteSet(set, bufs[:len(args)], offs[:len(args)], ranges[:len(args)])
 	vk.CmdBindPipeline(f.cmd, vk.PipelineBindPointCompute, k.pipeline)
 	vk.CmdBindDescriptorSets(f.cmd, vk.PipelineBindPointCompute, b.pipeLayout, 0, 1, []vk.DescriptorSet{set}, 0, nil)
 	if len(pc) > 0 {
@@ -404,11 +386,7 @@ func (b *Backend) copyBuf(dst *vkBuffer, dstOff uint64, src *vkBuffer, srcOff, s
 	if err != nil {
 		return err
 	}
-	vk.CmdCopyBuffer(f.cmd, src.a.blk.buf, dst.a.blk.buf, 1, []vk.BufferCopy{{
-		SrcOffset: vk.DeviceSize(src.a.off + srcOff),
-		DstOffset: vk.DeviceSize(dst.a.off + dstOff),
-		Size:      vk.DeviceSize(size),
-	}})
+	b.rawCopyBuffer(f.cmd, src.a.blk.buf, dst.a.blk.buf, src.a.off+srcOff, dst.a.off+dstOff, size)
 	b.use(src, dst)
 	b.stats.Transfers++
 	return nil
@@ -426,11 +404,7 @@ func (b *Backend) flush() error {
 	}
 	b.cur = nil
 	// Make every write visible to the host once the fence has signalled.
-	vk.CmdPipelineBarrier(f.cmd, stagesAll, vk.PipelineStageFlags(vk.PipelineStageHostBit), 0, 1, []vk.MemoryBarrier{{
-		SType:         vk.StructureTypeMemoryBarrier,
-		SrcAccessMask: accessWrt,
-		DstAccessMask: vk.AccessFlags(vk.AccessHostReadBit | vk.AccessHostWriteBit),
-	}}, 0, nil, 0, nil)
+	b.rawMemoryBarrier(f.cmd, stagesAll, vk.PipelineStageFlags(vk.PipelineStageHostBit), accessWrt, vk.AccessFlags(vk.AccessHostReadBit|vk.AccessHostWriteBit))
 	b.stats.Barriers++
 	if err := vkError(vk.EndCommandBuffer(f.cmd)); err != nil {
 		return b.fail("vkEndCommandBuffer", err)
