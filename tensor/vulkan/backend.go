@@ -200,7 +200,9 @@ func (b *Backend) createDevice() error {
 		PQueueCreateInfos:    qci,
 	}
 	var dev vk.Device
-	err := vkError(vk.CreateDevice(b.pd, &dci, nil, &dev))
+	var r vk.Result
+	withoutGC(func() { r = vk.CreateDevice(b.pd, &dci, nil, &dev) })
+	err := vkError(r)
 	dci.Free()
 	if err != nil {
 		return fmt.Errorf("vulkan: vkCreateDevice on %s: %w: %w", b.desc, err, tensor.ErrUnavailable)

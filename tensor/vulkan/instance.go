@@ -153,7 +153,8 @@ func createInstance() (vk.Instance, error) {
 		ci.PNext = debugMessengerCreateInfo()
 	}
 	var inst vk.Instance
-	r := vk.CreateInstance(&ci, nil, &inst)
+	var r vk.Result
+	withoutGC(func() { r = vk.CreateInstance(&ci, nil, &inst) })
 	if r == vk.ErrorIncompatibleDriver {
 		return nil, fmt.Errorf("vulkan: no Vulkan 1.1 driver found (vkCreateInstance: VK_ERROR_INCOMPATIBLE_DRIVER; install mesa-vulkan-drivers or a GPU driver, or check VK_ICD_FILENAMES): %w", tensor.ErrUnavailable)
 	}

@@ -37,7 +37,9 @@ func (b *Backend) createLayouts() error {
 	}
 	dci := vk.DescriptorSetLayoutCreateInfo{SType: vk.StructureTypeDescriptorSetLayoutCreateInfo, BindingCount: bindings, PBindings: lb}
 	var sl vk.DescriptorSetLayout
-	err := vkError(vk.CreateDescriptorSetLayout(b.dev, &dci, nil, &sl))
+	var r vk.Result
+	withoutGC(func() { r = vk.CreateDescriptorSetLayout(b.dev, &dci, nil, &sl) })
+	err := vkError(r)
 	dci.Free()
 	if err != nil {
 		return fmt.Errorf("vulkan: vkCreateDescriptorSetLayout on %s: %w", b.desc, err)
@@ -51,7 +53,8 @@ func (b *Backend) createLayouts() error {
 		PPushConstantRanges:    []vk.PushConstantRange{{StageFlags: vk.ShaderStageFlags(vk.ShaderStageComputeBit), Size: pushBytes}},
 	}
 	var pl vk.PipelineLayout
-	err = vkError(vk.CreatePipelineLayout(b.dev, &pci, nil, &pl))
+	withoutGC(func() { r = vk.CreatePipelineLayout(b.dev, &pci, nil, &pl) })
+	err = vkError(r)
 	pci.Free()
 	if err != nil {
 		return fmt.Errorf("vulkan: vkCreatePipelineLayout on %s: %w", b.desc, err)
@@ -73,7 +76,9 @@ func (b *Backend) module(name string) (vk.ShaderModule, shaders.Meta, error) {
 	defer pin.Unpin()
 	ci := vk.ShaderModuleCreateInfo{SType: vk.StructureTypeShaderModuleCreateInfo, CodeSize: uint(4 * len(code)), PCode: code}
 	var m vk.ShaderModule
-	err = vkError(vk.CreateShaderModule(b.dev, &ci, nil, &m))
+	var r vk.Result
+	withoutGC(func() { r = vk.CreateShaderModule(b.dev, &ci, nil, &m) })
+	err = vkError(r)
 	ci.Free()
 	if err != nil {
 		return vk.NullShaderModule, meta, fmt.Errorf("vulkan: vkCreateShaderModule(%s) on %s: %w", name, b.desc, err)

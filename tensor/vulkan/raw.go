@@ -271,11 +271,12 @@ func (b *Backend) rawAllocSets(pool vk.DescriptorPool, out []vk.DescriptorSet) v
 
 var withoutGCMu sync.Mutex
 
-// withoutGC runs fn with the garbage collector paused. It guards the few
-// binding calls left that convert a slice of structs (the enumerations at
-// start-up), for the reason given at the top of this file: SetGCPercent(-1)
-// returns only once no collection is running, and none starts until the
-// setting is restored.
+// withoutGC runs fn with the garbage collector paused. It guards the
+// binding calls left that convert slices of structs, all at start-up or
+// when a frame is created (enumerations, instance, device, layouts, shader
+// modules, descriptor pools), for the reason given at the top of this
+// file: SetGCPercent(-1) returns only once no collection is running, and
+// none starts until the setting is restored.
 func withoutGC(fn func()) {
 	withoutGCMu.Lock()
 	defer withoutGCMu.Unlock()

@@ -126,7 +126,9 @@ func (b *Backend) newFrame() (*frame, error) {
 		PoolSizeCount: 1,
 		PPoolSizes:    []vk.DescriptorPoolSize{{Type: vk.DescriptorTypeStorageBuffer, DescriptorCount: sets * bindings}},
 	}
-	err = vkError(vk.CreateDescriptorPool(b.dev, &dpi, nil, &f.pool))
+	var r vk.Result
+	withoutGC(func() { r = vk.CreateDescriptorPool(b.dev, &dpi, nil, &f.pool) })
+	err = vkError(r)
 	dpi.Free()
 	if err != nil {
 		return nil, fmt.Errorf("vkCreateDescriptorPool: %w", err)
