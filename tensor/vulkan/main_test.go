@@ -3,6 +3,7 @@
 package vulkan
 
 import (
+	"fmt"
 	"os"
 	"runtime"
 	"sync"
@@ -95,6 +96,17 @@ func TestMain(m *testing.M) {
 		os.Stderr.WriteString("vulkan tests skipped: no Vulkan device: " + err.Error() + "\n")
 	}
 	code := m.Run()
+	// Every tensor the suite made on the shared backend is dropped by now:
+	// its live device bytes must come back to zero (the baseline; the
+	// backend's own buffers are not counted).
+	if code == 0 && shared.b != nil {
+		got := settle(shared.b, 0)
+		fmt.Fprintf(os.Stderr, "vulkan: live device bytes after the suite: %d (baseline 0)\n", got)
+		if got != 0 {
+			os.Stderr.WriteString("FAIL: device memory still live after the suite\n")
+			code = 1
+		}
+	}
 	if code == 0 && ValidationEnabled() {
 		if msgs := ValidationMessages(); len(msgs) > 0 {
 			for _, s := range msgs {
