@@ -6,17 +6,28 @@
 // sgd   g = grad + wd*p; with momentum: buf = mu*buf + g and
 //       g = nesterov ? g + mu*buf : buf; p -= lr*g
 //
+// adam4 is adam over vec4s (offsets and the count in vec4 units), the
+// fast path when every operand is aligned to 4 floats (ops_fast.go); the
+// host runs the tail of fewer than 4 values with adam.
+//
 // @variant adam -DADAM
+// @variant adam4 -DADAM -DVEC4
 // @variant sgd
 #include "common.glsl"
 
 layout(local_size_x = 256, local_size_x_id = 0) in;
 
-layout(std430, set = 0, binding = 0) buffer Param { float prm[]; };
-layout(std430, set = 0, binding = 1) readonly buffer Grad { float grad[]; };
-layout(std430, set = 0, binding = 2) buffer M { float mbuf[]; };
+#ifdef VEC4
+#define T vec4
+#else
+#define T float
+#endif
+
+layout(std430, set = 0, binding = 0) buffer Param { T prm[]; };
+layout(std430, set = 0, binding = 1) readonly buffer Grad { T grad[]; };
+layout(std430, set = 0, binding = 2) buffer M { T mbuf[]; };
 #ifdef ADAM
-layout(std430, set = 0, binding = 3) buffer V { float vbuf[]; };
+layout(std430, set = 0, binding = 3) buffer V { T vbuf[]; };
 
 layout(push_constant) uniform P {
 	uint n, p_off, g_off, m_off;
@@ -26,15 +37,26 @@ layout(push_constant) uniform P {
 } p;
 
 void main() {
+#ifdef VEC4
+	// Loads outside any branch (lane-masked loads are slower on llvmpipe);
+	// the tail lanes recompute the last vec4 and do not store it.
+	uint gi = flat_index();
+	uint i = min(gi, p.n - 1u);
+#else
 	uint i = flat_index();
 	if (i >= p.n) return;
-	float w = prm[p.p_off + i];
-	float g = grad[p.g_off + i] + p.wd * w;
-	float m = p.beta1 * mbuf[p.m_off + i] + (1.0 - p.beta1) * g;
-	float v = p.beta2 * vbuf[p.v_off + i] + (1.0 - p.beta2) * g * g;
+#endif
+	T w = prm[p.p_off + i];
+	T g = grad[p.g_off + i] + p.wd * w;
+	T m = p.beta1 * mbuf[p.m_off + i] + (1.0 - p.beta1) * g;
+	T v = p.beta2 * vbuf[p.v_off + i] + (1.0 - p.beta2) * g * g;
+	T w2 = w - p.step * m / (sqrt(v) / p.bc2 + p.eps);
+#ifdef VEC4
+	if (gi >= p.n) return;
+#endif
 	mbuf[p.m_off + i] = m;
 	vbuf[p.v_off + i] = v;
-	prm[p.p_off + i] = w - p.step * m / (sqrt(v) / p.bc2 + p.eps);
+	prm[p.p_off + i] = w2;
 }
 
 #else

@@ -140,6 +140,9 @@ func (b *Backend) Binary(op tensor.BinaryOp, out, x, y tensor.View) error {
 	if handled, err := b.binaryFast(op, oa, out, arg{buf: xb, lo: xlo, hi: xhi}, x, arg{buf: yb, lo: ylo, hi: yhi}, y); handled {
 		return err
 	}
+	if handled, err := b.binaryBcastFast(op, oa, out, arg{buf: xb, lo: xlo, hi: xhi}, x, arg{buf: yb, lo: ylo, hi: yhi}, y); handled {
+		return err
+	}
 	k, err := b.kernel("binary", nil)
 	if err != nil {
 		return err

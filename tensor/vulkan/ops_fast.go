@@ -117,3 +117,34 @@ func (b *Backend) reduceFast(op tensor.ReduceOp, out arg, outOff int, x arg, xOf
 	}
 	return false, nil
 }
+
+// adamFast runs AdamUpdate with adam4 over the leading multiple of 4
+// values when every operand's offset is a multiple of 4, and adam over the
+// tail of fewer than 4; handled is false when adam must run alone.
+func (b *Backend) adamFast(args []arg, n int, pc pcAdam) (bool, error) {
+	if n < 4 || !aligned4(pc.POff, pc.GOff, pc.MOff, pc.VOff) || kernelMode() == "generic" {
+		return false, nil
+	}
+	k, err := b.kernel("adam4", nil)
+	if err != nil {
+		return true, err
+	}
+	n4 := n / 4
+	g, err := b.grid1(uint64(n4), k)
+	if err != nil {
+		return true, err
+	}
+	p4 := pc
+	p4.N, p4.POff, p4.GOff, p4.MOff, p4.VOff = uint32(n4), pc.POff/4, pc.GOff/4, pc.MOff/4, pc.VOff/4
+	if err := b.dispatch(k, args, p4, g); err != nil || n%4 == 0 {
+		return true, err
+	}
+	kt, err := b.kernel("adam", nil)
+	if err != nil {
+		return true, err
+	}
+	d := uint32(4 * n4)
+	pt := pc
+	pt.N, pt.POff, pt.GOff, pt.MOff, pt.VOff = uint32(n%4), pc.POff+d, pc.GOff+d, pc.MOff+d, pc.VOff+d
+	return true, b.dispatch(kt, args, pt, [3]uint32{1, 1, 1})
+}

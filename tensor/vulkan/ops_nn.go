@@ -553,6 +553,13 @@ func (b *Backend) AdamUpdate(param, grad, m, v tensor.View, p tensor.AdamParams)
 	if err != nil {
 		return err
 	}
+	b1, b2 := float64(p.Beta1), float64(p.Beta2)
+	pc := pcAdam{N: uint32(n), POff: uint32(param.Offset), GOff: uint32(grad.Offset), MOff: uint32(m.Offset), VOff: uint32(v.Offset),
+		Step: float32(float64(p.LR) / (1 - math.Pow(b1, float64(p.Step)))), BC2: float32(math.Sqrt(1 - math.Pow(b2, float64(p.Step)))),
+		Beta1: p.Beta1, Beta2: p.Beta2, Eps: p.Eps, WD: p.WeightDecay}
+	if handled, err := b.adamFast(args, n, pc); handled {
+		return err
+	}
 	k, err := b.kernel("adam", nil)
 	if err != nil {
 		return err
@@ -561,10 +568,6 @@ func (b *Backend) AdamUpdate(param, grad, m, v tensor.View, p tensor.AdamParams)
 	if err != nil {
 		return err
 	}
-	b1, b2 := float64(p.Beta1), float64(p.Beta2)
-	pc := pcAdam{N: uint32(n), POff: uint32(param.Offset), GOff: uint32(grad.Offset), MOff: uint32(m.Offset), VOff: uint32(v.Offset),
-		Step: float32(float64(p.LR) / (1 - math.Pow(b1, float64(p.Step)))), BC2: float32(math.Sqrt(1 - math.Pow(b2, float64(p.Step)))),
-		Beta1: p.Beta1, Beta2: p.Beta2, Eps: p.Eps, WD: p.WeightDecay}
 	return b.dispatch(k, args, pc, g)
 }
 
