@@ -432,7 +432,7 @@ var manifest = []Meta{
 		LocalSize:        [3]uint32{128, 1, 1},
 		LocalSizeSpecIDs: [3]int{0, -1, -1},
 		SpecConstants:    []SpecConstant{{ID: 0, Default: 128}, {ID: 1, Default: 0}},
-		SourceSHA256:     "ed872a2892c261094987a08553c044263fa0808b32f9d8c0213688966c22089f",
+		SourceSHA256:     "70d6e8f3c002ca72d3002cb34786085d7bb12e0b1a9f2ee76884c67bac77baee",
 	},
 	{
 		Name:             "red4_rows_sg",
@@ -443,7 +443,7 @@ var manifest = []Meta{
 		LocalSize:        [3]uint32{128, 1, 1},
 		LocalSizeSpecIDs: [3]int{0, -1, -1},
 		SpecConstants:    []SpecConstant{{ID: 0, Default: 128}, {ID: 1, Default: 0}},
-		SourceSHA256:     "dd9aaaa92dd191fb7e2ce6883921f4f0d25d976cb636b63026d2231af13b55b0",
+		SourceSHA256:     "515000cb0df815f2e0f5cd87ddd23b980862f731af79593bb1dbbb33b0cf2eb4",
 	},
 	{
 		Name:             "red4_cols",
@@ -453,8 +453,8 @@ var manifest = []Meta{
 		PushSize:         32,
 		LocalSize:        [3]uint32{64, 1, 1},
 		LocalSizeSpecIDs: [3]int{0, -1, -1},
-		SpecConstants:    []SpecConstant{{ID: 0, Default: 64}, {ID: 1, Default: 0}},
-		SourceSHA256:     "c9afb8624e77551f2561b94ad7acf7ffcf6cc00a065af7c75e947be822b7b323",
+		SpecConstants:    []SpecConstant{{ID: 0, Default: 64}, {ID: 1, Default: 0}, {ID: 2, Default: 4}},
+		SourceSHA256:     "91b7093ab54bdfe2e687787a0c8530300d13b50d41b7558212388cb9543fcc31",
 	},
 	{
 		Name:             "reduce",

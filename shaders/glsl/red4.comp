@@ -10,8 +10,8 @@
 //                 subgroupMax and the subgroups through shared memory;
 //                 chosen only when the device reports ARITHMETIC subgroup
 //                 operations in compute
-//   red4_cols     inner % 4 == 0: one invocation per 4 adjacent outputs,
-//                 a sequential float32 sum (or max) down n
+//   red4_cols     inner % 4 == 0: one invocation per V adjacent vec4s of
+//                 outputs, a sequential float32 sum (or max) down n
 //
 // Sum and mean accumulate in float32. Max propagates NaN and otherwise
 // returns the largest value, as reduce.comp (which index is the first NaN
@@ -64,30 +64,45 @@ float finish(float s, uint count) { return OP == MEAN ? s / float(count) : s; }
 
 #ifdef COLS
 
+// V is the adjacent vec4 columns one invocation sums: on llvmpipe the 8
+// lanes of a SIMD chunk then read 8*V contiguous vec4s of each row.
+layout(constant_id = 2) const uint V = 4;
+
 void main() {
 	uint inner4 = p.inner / 4u;
-	uint total = p.outer * inner4;
+	uint chunks = (inner4 + V - 1u) / V;
+	uint total = p.outer * chunks;
 	uint gi = flat_index();
 	uint g = min(gi, total - 1u);
-	uint row = g / inner4, c4 = g % inner4;
-	uint base = p.x_off4 + row * p.n * inner4 + c4;
-	vec4 s = x4[base];
-	uint j = 1u;
-	// Eight rows per trip: fewer loop iterations per load.
-	for (; j + 8u <= p.n; j += 8u) {
-		uint r = base + j * inner4;
-		vec4 v0 = x4[r], v1 = x4[r + inner4], v2 = x4[r + 2u * inner4], v3 = x4[r + 3u * inner4];
-		vec4 v4 = x4[r + 4u * inner4], v5 = x4[r + 5u * inner4], v6 = x4[r + 6u * inner4], v7 = x4[r + 7u * inner4];
-		s = combine4(combine4(combine4(combine4(s, v0), v1), v2), v3);
-		s = combine4(combine4(combine4(combine4(s, v4), v5), v6), v7);
+	uint row = g / chunks, c0 = (g % chunks) * V;
+	uint base = p.x_off4 + row * p.n * inner4;
+	vec4 s[V];
+	uint col[V];
+	for (uint v = 0u; v < V; ++v) {
+		col[v] = base + min(c0 + v, inner4 - 1u);
+		s[v] = x4[col[v]];
 	}
-	for (; j < p.n; ++j) s = combine4(s, x4[base + j * inner4]);
-	if (gi < total) {
-		uint ob = p.out_off + row * p.inner + 4u * c4;
-		o[ob] = finish(s.x, p.n);
-		o[ob + 1u] = finish(s.y, p.n);
-		o[ob + 2u] = finish(s.z, p.n);
-		o[ob + 3u] = finish(s.w, p.n);
+	uint j = 1u;
+	// Four rows per trip: fewer loop iterations per load.
+	for (; j + 4u <= p.n; j += 4u) {
+		uint r = j * inner4;
+		for (uint v = 0u; v < V; ++v) {
+			uint c = col[v] + r;
+			vec4 v0 = x4[c], v1 = x4[c + inner4], v2 = x4[c + 2u * inner4], v3 = x4[c + 3u * inner4];
+			s[v] = combine4(combine4(combine4(combine4(s[v], v0), v1), v2), v3);
+		}
+	}
+	for (; j < p.n; ++j) {
+		for (uint v = 0u; v < V; ++v) s[v] = combine4(s[v], x4[col[v] + j * inner4]);
+	}
+	for (uint v = 0u; v < V; ++v) {
+		if (gi < total && c0 + v < inner4) {
+			uint ob = p.out_off + row * p.inner + 4u * (c0 + v);
+			o[ob] = finish(s[v].x, p.n);
+			o[ob + 1u] = finish(s[v].y, p.n);
+			o[ob + 2u] = finish(s[v].z, p.n);
+			o[ob + 3u] = finish(s[v].w, p.n);
+		}
 	}
 }
 

@@ -77,6 +77,7 @@ func (b *Backend) binaryFast(op tensor.BinaryOp, out arg, ov tensor.View, x arg,
 const (
 	red4RowsWG  = 128  // invocations per row
 	red4ColsMax = 4096 // longest n summed sequentially (float32 accuracy)
+	red4ColsV   = 4    // adjacent vec4 columns per red4_cols invocation
 )
 
 // reduceFast runs sum, mean and max with red4.comp when the layout allows.
@@ -104,12 +105,12 @@ func (b *Backend) reduceFast(op tensor.ReduceOp, out arg, outOff int, x arg, xOf
 			return true, err
 		}
 		return true, b.dispatch(k, []arg{out, x}, pc, g)
-	case inner > 1 && inner%4 == 0 && n <= red4ColsMax && uint64(n/4+4) < b.loopBudget():
-		k, err := b.kernel("red4_cols", map[int]uint32{1: uint32(op)})
+	case inner > 1 && inner%4 == 0 && n <= red4ColsMax && (uint64(n/4)+4)*(red4ColsV+1) < b.loopBudget():
+		k, err := b.kernel("red4_cols", map[int]uint32{1: uint32(op), 2: red4ColsV})
 		if err != nil {
 			return true, err
 		}
-		g, err := b.grid1(uint64(outer*inner/4), k)
+		g, err := b.grid1(uint64(outer)*ceilDiv(uint64(inner/4), red4ColsV), k)
 		if err != nil {
 			return true, err
 		}

@@ -203,3 +203,40 @@ func TestBroadcastFastPathPushConstants(t *testing.T) {
 		}
 	}
 }
+
+// TestColumnReductionShapes runs sum, mean and max along a middle axis
+// through red4_cols for column counts around its V vec4s per invocation
+// (fewer, a multiple, a remainder), row counts with and without a tail
+// of its 4-row unrolling, and offsets, against the CPU backend, with
+// guard elements around the output.
+func TestColumnReductionShapes(t *testing.T) {
+	b := testBackend(t)
+	cb := cpuBackend(t)
+	rng := rand.New(rand.NewPCG(31, 32))
+	type red struct{ outer, n, inner, xOff, outOff int }
+	for _, r := range []red{{3, 37, 20, 4, 0}, {2, 4096, 4, 0, 4}, {5, 1, 16, 0, 1}, {1, 2, 36, 8, 3}, {4, 101, 64, 0, 0}, {65, 7, 68, 4, 2}} {
+		d := make([]float32, r.outer*r.n*r.inner)
+		for i := range d {
+			d[i] = rng.Float32()*2 - 1
+		}
+		for _, op := range []tensor.ReduceOp{tensor.ReduceSum, tensor.ReduceMean, tensor.ReduceMax} {
+			run := func(be tensor.Backend) []float32 {
+				_, x := guarded(be, d, r.xOff, len(d))
+				obuf, out := guarded(be, make([]float32, r.outer*r.inner), r.outOff, r.outer, r.inner)
+				if err := be.Reduce(op, out.View(), x.View(), r.outer, r.n, r.inner); err != nil {
+					t.Fatal(err)
+				}
+				if err := checkGuards(obuf, r.outOff, r.outer*r.inner); err != nil {
+					t.Errorf("reduce %s %+v on %s: %v", op, r, be.Name(), err)
+				}
+				return out.Float32s()
+			}
+			if err := backendtest.Compare(run(b), run(cb), 1e-10); err != nil {
+				t.Errorf("reduce %s %+v: %v", op, r, err)
+			}
+		}
+	}
+	if !kernelRan(b, "red4_cols") {
+		t.Error("red4_cols never ran: the fast path was not taken")
+	}
+}
