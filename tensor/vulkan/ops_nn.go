@@ -357,6 +357,9 @@ func (b *Backend) BatchNormForward(out, mean, invstd, x, gamma, beta, runMean, r
 			return err
 		}
 	}
+	if handled, err := b.bnForwardFast(oa, xa, out, x, per, views, p); handled {
+		return err
+	}
 	cnt := uint64(p.N * p.HW)
 	wg := b.wgFor(128, cnt, 2)
 	if err := b.checkTrips(name, 2*(ceilDiv(cnt, uint64(wg))+treeTrips(wg))); err != nil {
@@ -411,6 +414,9 @@ func (b *Backend) BatchNormBackward(dx, dgamma, dbeta, dy, x, gamma, mean, invst
 		if per[i], err = b.denseArg(name, [...]string{"dgamma", "dbeta", "gamma", "mean", "invstd"}[i], v, tensor.Float32, p.C); err != nil {
 			return err
 		}
+	}
+	if handled, err := b.bnBackwardFast(big, []tensor.View{dx, dy, x}, per, []tensor.View{dgamma, dbeta, gamma, mean, invstd}, p); handled {
+		return err
 	}
 	cnt := uint64(p.N * p.HW)
 	wg := b.wgFor(128, cnt, 1)
