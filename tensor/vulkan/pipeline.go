@@ -71,6 +71,11 @@ func (b *Backend) module(name string) (vk.ShaderModule, shaders.Meta, error) {
 	if m, ok := b.modules[name]; ok {
 		return m, meta, nil
 	}
+	for _, bd := range meta.Bindings {
+		if bd.Binding < 0 || bd.Binding >= bindings {
+			return vk.NullShaderModule, meta, fmt.Errorf("vulkan: shader %s uses binding %d; the shared descriptor-set layout has bindings 0..%d", name, bd.Binding, bindings-1)
+		}
+	}
 	var pin runtime.Pinner
 	pin.Pin(&code[0])
 	defer pin.Unpin()

@@ -4,11 +4,13 @@ package vulkan
 
 import (
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 
 	vk "github.com/vulkan-go/vulkan"
 
+	"github.com/vkgrad/vkgrad/shaders"
 	"github.com/vkgrad/vkgrad/tensor"
 )
 
@@ -57,5 +59,28 @@ func TestCallsSurviveGarbageCollection(t *testing.T) {
 				t.Fatalf("after %d adds: %v, want %v", i+1, got, 8*(i+1))
 			}
 		}
+	}
+}
+
+// TestShaderBindingsFitLayout checks every embedded shader against the
+// shared descriptor-set layout: a binding past it is refused with an error
+// (lavapipe segfaults on an unhandled descriptor set instead of failing).
+func TestShaderBindingsFitLayout(t *testing.T) {
+	b := testBackend(t)
+	for _, name := range shaders.Names() {
+		_, meta, err := shaders.Get(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(meta.Bindings) > bindings {
+			t.Errorf("shader %s has %d bindings, the layout %d", name, len(meta.Bindings), bindings)
+		}
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	k := &kernel{name: "too-wide", meta: shaders.Meta{Bindings: make([]shaders.Binding, bindings+1)}}
+	args := make([]arg, bindings+1)
+	if err := b.dispatch(k, args, nil, [3]uint32{1, 1, 1}); err == nil || !strings.Contains(err.Error(), "descriptor-set layout") {
+		t.Errorf("dispatch with %d buffers: %v", bindings+1, err)
 	}
 }

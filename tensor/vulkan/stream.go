@@ -257,8 +257,8 @@ func (a arg) access() access {
 // dispatch records one kernel launch. Binding i of the kernel gets args[i];
 // the manifest says which bindings are written.
 func (b *Backend) dispatch(k *kernel, args []arg, push any, groups [3]uint32) error {
-	if len(args) > maxBindings {
-		return fmt.Errorf("vulkan: kernel %s binds %d buffers, more than %d", k.name, len(args), maxBindings)
+	if len(args) > bindings || len(args) > maxBindings {
+		return fmt.Errorf("vulkan: kernel %s binds %d buffers, more than the %d of the shared descriptor-set layout", k.name, len(args), bindings)
 	}
 	if len(args) != len(k.meta.Bindings) {
 		return fmt.Errorf("vulkan: kernel %s has %d bindings, got %d buffers", k.name, len(k.meta.Bindings), len(args))
