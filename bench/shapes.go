@@ -36,6 +36,8 @@ type Trace struct {
 	Images  int
 	Convs   []ConvLayer  // forward calls, in order
 	MatMuls []MatMulCall // forward and backward calls, in order
+	// BatchNorms are the batch-norm forward calls, in order.
+	BatchNorms []tensor.BatchNormParams
 	// Flops are the FLOPs of every matmul and convolution of the step
 	// (forward, backward data and backward weight).
 	Flops float64
@@ -63,6 +65,11 @@ func (r *recorder) Conv2D(out, x, w, bias tensor.View, p tensor.Conv2DParams) er
 	r.tr.Convs = append(r.tr.Convs, ConvLayer{Layer: r.layer(w), Params: p})
 	r.tr.Flops += Spec{Kind: KindConvForward, Conv: p}.Cost().Flops
 	return nil
+}
+
+func (r *recorder) BatchNormForward(out, mean, invstd, x, gamma, beta, runMean, runVar tensor.View, p tensor.BatchNormParams) error {
+	r.tr.BatchNorms = append(r.tr.BatchNorms, p)
+	return r.Backend.BatchNormForward(out, mean, invstd, x, gamma, beta, runMean, runVar, p)
 }
 
 func (r *recorder) Conv2DBackwardData(dx, dy, w tensor.View, p tensor.Conv2DParams) error {

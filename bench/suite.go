@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"sort"
 	"strings"
@@ -151,6 +152,24 @@ func Suite() ([]Spec, error) {
 		BN: tensor.BatchNormParams{N: 100, C: 32, HW: 900, Eps: 1e-5, Momentum: 0.1, Training: true}})
 	add(Spec{Kind: KindBatchNorm, Name: "n100-c64-16x16", Source: "table3.layer1.0.bn2",
 		BN: tensor.BatchNormParams{N: 100, C: 64, HW: 256, Eps: 1e-5, Momentum: 0.1, Training: true}})
+	// Batch norm at the encoders' shapes whose feature maps are not a
+	// multiple of 4 (15x15 in the released encoder on 32x32 inputs), traced
+	// at batch 100; maps of fewer than 4 values are left out (tiny).
+	seenBN := map[tensor.BatchNormParams]bool{}
+	for _, enc := range Encoders {
+		tr, err := CachedTrace(enc, BatchSmall)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range tr.BatchNorms {
+			if p.HW%4 == 0 || p.HW < 4 || seenBN[p] {
+				continue
+			}
+			seenBN[p] = true
+			side := int(math.Sqrt(float64(p.HW)))
+			add(Spec{Kind: KindBatchNorm, Name: fmt.Sprintf("n%d-c%d-%dx%d", p.N, p.C, side, p.HW/side), Source: enc + " encoder (traced)", BN: p})
+		}
+	}
 	// Adam over as many values as the released encoder has parameters.
 	rel, err := CachedTrace("released", BatchStep)
 	if err != nil {

@@ -23,6 +23,15 @@
 //                  coef = {gamma*invstd, -gamma*invstd^2*dgamma/M,
 //                  -gamma*invstd*dbeta/M, mean}, M = N*HW
 //   bn4_bwd_apply  dx = coef0*dy + coef1*(x - coef3) + coef2
+//   bn4_*apply_flat  the same maps for HW not a multiple of 4 (C*HW must
+//                  be, and HW >= 4*V): x as a flat vec4 stream; the V vec4s
+//                  of an invocation straddle at most one channel boundary,
+//                  so it loads the coefficients of two channels and picks
+//                  per component (no branch, no per-component load)
+//
+// The statistics kernels only need C*HW to be a multiple of 4: a vec4
+// column of [N, C*HW] may straddle two channels (bn4_bwd_cols looks the
+// mean up per component; bn4_chan sums columns per channel).
 //
 // @variant bn4_cols -DCOLS
 // @variant bn4_bwd_cols -DCOLS -DBWD
@@ -30,6 +39,8 @@
 // @variant bn4_bwd_chan -DCHAN -DBWD
 // @variant bn4_apply -DAPPLY
 // @variant bn4_bwd_apply -DAPPLY -DBWD
+// @variant bn4_apply_flat -DAPPLY -DFLAT
+// @variant bn4_bwd_apply_flat -DAPPLY -DBWD -DFLAT
 #include "common.glsl"
 
 layout(local_size_x = 64, local_size_x_id = 0) in;
@@ -200,6 +211,41 @@ layout(std430, set = 0, binding = 3) readonly buffer DY { vec4 dy4[]; };
 layout(std430, set = 0, binding = 3) readonly buffer Beta { float beta[]; };
 #endif
 
+#ifdef FLAT
+void main() {
+	uint total4 = p.N * p.C * p.HW / 4u;
+	uint chunks = (total4 + V - 1u) / V;
+	uint gi = flat_index();
+	uint i0 = min(gi, chunks - 1u) * V;
+	// Rows of [N*C, HW]: the invocation's 4V elements lie in row r0 and
+	// possibly r0 + 1 (HW >= 4V); element e belongs to r0 + 1 from bound on.
+	uint r0 = 4u * i0 / p.HW;
+	uint bound = (r0 + 1u) * p.HW;
+	uint cl = r0 % p.C, ch = (r0 + 1u) % p.C;
+#ifdef BWD
+	vec2 a2 = vec2(coef[cl], coef[ch]), b2 = vec2(coef[p.C + cl], coef[p.C + ch]);
+	vec2 d2 = vec2(coef[2u * p.C + cl], coef[2u * p.C + ch]), m2 = vec2(coef[3u * p.C + cl], coef[3u * p.C + ch]);
+#else
+	vec2 a2 = vec2(coef[cl], coef[ch]);
+	vec2 b2 = vec2(beta[p.b_off + cl], beta[p.b_off + ch]) - vec2(coef[p.C + cl], coef[p.C + ch]);
+#endif
+	for (uint v = 0u; v < V; ++v) {
+		uint i = min(i0 + v, total4 - 1u);
+		bvec4 hi = greaterThanEqual(uvec4(4u * i) + uvec4(0u, 1u, 2u, 3u), uvec4(bound));
+		vec4 a = mix(vec4(a2.x), vec4(a2.y), hi);
+		vec4 b = mix(vec4(b2.x), vec4(b2.y), hi);
+		vec4 xv = x4[p.x_off / 4u + i];
+#ifdef BWD
+		vec4 d = mix(vec4(d2.x), vec4(d2.y), hi);
+		vec4 mu = mix(vec4(m2.x), vec4(m2.y), hi);
+		vec4 r = a * dy4[p.dy_off / 4u + i] + b * (xv - mu) + d;
+#else
+		vec4 r = fma(xv, a, b);
+#endif
+		if (gi < chunks && i0 + v < total4) o4[p.o_off / 4u + i] = r;
+	}
+}
+#else
 void main() {
 	uint hw4 = p.HW / 4u;
 	uint chunks = (hw4 + V - 1u) / V;
@@ -226,5 +272,7 @@ void main() {
 		if (gi < total && c0 + v < hw4) o4[p.o_off / 4u + i] = r;
 	}
 }
+
+#endif
 
 #endif

@@ -11,8 +11,11 @@ import (
 // Batch-norm fast path (bn4.comp): the per-channel statistics as a
 // middle-axis reduction of x viewed as [N, C*HW] with vec4 loads, a small
 // per-channel combine, and the normalisation (forward) or dx (backward) as
-// per-channel affine maps over vec4s. Taken when HW and the offsets of the
-// large operands are multiples of 4; bn_*.comp handle the rest.
+// per-channel affine maps over vec4s. Taken when C*HW and the offsets of the
+// large operands are multiples of 4 and HW >= 4: with HW a multiple of 4
+// the maps run per [HW] row (bn4_*apply), otherwise over x as one flat
+// vec4 stream (bn4_*apply_flat, e.g. 15x15 and 7x7 feature maps);
+// bn_*.comp handle the rest.
 
 type pcBN4 struct {
 	N, C, HW, Training                uint32
@@ -28,7 +31,7 @@ const bn4V = 4
 // bn4OK reports whether the bn4 kernels can run p with vec4 operands at
 // the given offsets within the driver's loop limit.
 func (b *Backend) bn4OK(p tensor.BatchNormParams, offs ...int) bool {
-	if kernelMode() == "generic" || p.HW%4 != 0 {
+	if kernelMode() == "generic" || p.C*p.HW%4 != 0 || p.HW < 4 {
 		return false
 	}
 	for _, o := range offs {
@@ -85,10 +88,19 @@ func (b *Backend) bn4Launch(prefix string, p tensor.BatchNormParams, pc, cpc pcB
 	if err := b.dispatch(k, chan_, cpc, g); err != nil {
 		return err
 	}
-	if k, err = b.kernel(prefix+"apply", spec); err != nil {
+	name, groups := prefix+"apply", uint64(p.N*p.C)*ceilDiv(uint64(p.HW/4), bn4V)
+	if p.HW%4 != 0 {
+		// One channel boundary at most per invocation: 4*V <= HW.
+		v := uint32(bn4V)
+		if p.HW < 4*bn4V {
+			v = 1
+		}
+		name, spec, groups = prefix+"apply_flat", map[int]uint32{1: v}, ceilDiv(uint64(p.N*p.C*p.HW/4), uint64(v))
+	}
+	if k, err = b.kernel(name, spec); err != nil {
 		return err
 	}
-	if g, err = b.grid1(uint64(p.N*p.C)*ceilDiv(uint64(p.HW/4), bn4V), k); err != nil {
+	if g, err = b.grid1(groups, k); err != nil {
 		return err
 	}
 	return b.dispatch(k, apply, pc, g)

@@ -32,7 +32,16 @@ func TestBatchNormFastPath(t *testing.T) {
 		{1, 2, 8, 8, -50, true},
 		{7, 1, 4, 0, 3, true},
 		{3, 70, 20, 4, 1, true},
-		{3, 3, 9, 0, 0, false},
+		// HW not a multiple of 4: the flat apply (V = 4 from HW >= 16,
+		// else V = 1), channel boundaries inside vec4s.
+		{3, 4, 225, 4, 0, true},
+		{2, 8, 49, 0, 20, true},
+		{3, 4, 17, 8, 0, true},
+		{5, 4, 9, 4, -3, true},
+		{2, 12, 5, 0, 0, true},
+		{3, 3, 9, 0, 0, false},  // C*HW not a multiple of 4
+		{4, 8, 2, 0, 0, false},  // HW < 4
+		{2, 4, 49, 2, 0, false}, // misaligned offset
 		{2, 4, 8, 2, 0, false},
 	} {
 		total := c.n * c.c * c.hw
@@ -46,6 +55,9 @@ func TestBatchNormFastPath(t *testing.T) {
 		}
 		for _, training := range []bool{true, false} {
 			p := tensor.BatchNormParams{N: c.n, C: c.c, HW: c.hw, Eps: 1e-5, Momentum: 0.1, Training: training}
+			if got := b.bn4OK(p, c.off, c.off, c.off); got != c.fast && kernelMode() != "generic" {
+				t.Errorf("%+v: bn4OK = %v, want %v", c, got, c.fast)
+			}
 			run := func(be tensor.Backend) map[string][]float32 {
 				type op struct {
 					buf, v *tensor.Tensor
@@ -93,7 +105,7 @@ func TestBatchNormFastPath(t *testing.T) {
 			}
 		}
 	}
-	for _, k := range []string{"bn4_cols", "bn4_chan", "bn4_apply", "bn4_bwd_cols", "bn4_bwd_chan", "bn4_bwd_apply"} {
+	for _, k := range []string{"bn4_cols", "bn4_chan", "bn4_apply", "bn4_bwd_cols", "bn4_bwd_chan", "bn4_bwd_apply", "bn4_apply_flat", "bn4_bwd_apply_flat"} {
 		if !kernelRan(b, k) {
 			t.Errorf("kernel %s never ran: the fast path was not taken", k)
 		}
@@ -103,7 +115,7 @@ func TestBatchNormFastPath(t *testing.T) {
 // TestBatchNormFastPathLayout checks the bn4 kernels' push constants and
 // that none binds more buffers than the backend's descriptor-set layout.
 func TestBatchNormFastPathLayout(t *testing.T) {
-	for _, name := range []string{"bn4_cols", "bn4_chan", "bn4_apply", "bn4_bwd_cols", "bn4_bwd_chan", "bn4_bwd_apply"} {
+	for _, name := range []string{"bn4_cols", "bn4_chan", "bn4_apply", "bn4_bwd_cols", "bn4_bwd_chan", "bn4_bwd_apply", "bn4_apply_flat", "bn4_bwd_apply_flat"} {
 		_, meta, err := shaders.Get(name)
 		if err != nil {
 			t.Fatal(err)
