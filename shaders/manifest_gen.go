@@ -588,6 +588,16 @@ var manifest = []Meta{
 		SourceSHA256:     "8ad4756508696537201914d05470553d674e5c6673015543905f87ab2f447f6c",
 	},
 	{
+		Name:             "tr4",
+		File:             "tr4.comp",
+		Bindings:         []Binding{{Binding: 0, Writable: true}, {Binding: 1, Writable: false}},
+		PushSize:         32,
+		LocalSize:        [3]uint32{64, 1, 1},
+		LocalSizeSpecIDs: [3]int{0, -1, -1},
+		SpecConstants:    []SpecConstant{{ID: 0, Default: 64}},
+		SourceSHA256:     "bddba5ce35f6cb0a425f6da102fa4a40c04a920cf202439f8734f7cb3de1dd98",
+	},
+	{
 		Name:             "unary",
 		File:             "unary.comp",
 		Bindings:         []Binding{{Binding: 0, Writable: true}, {Binding: 1, Writable: false}},

@@ -57,12 +57,20 @@ func (b *Backend) Copy(out, x tensor.View) error {
 	if err := sameShape(op, out.Shape, x); err != nil {
 		return err
 	}
+	args := []arg{{buf: ob, lo: olo, hi: ohi}, {buf: xb, lo: xlo, hi: xhi}}
+	if handled, err := b.copyTransposeFast(args[0], out, args[1], x); handled {
+		return err
+	}
+	return b.copyStrided(args, out.Shape, [][]int{out.Strides, x.Strides}, []int{out.Offset, x.Offset})
+}
+
+// copyStrided runs copy.comp over a strided iteration space (args: out, x).
+func (b *Backend) copyStrided(args []arg, shape []int, strides [][]int, offs []int) error {
 	k, err := b.kernel("copy", nil)
 	if err != nil {
 		return err
 	}
-	args := []arg{{buf: ob, lo: olo, hi: ohi}, {buf: xb, lo: xlo, hi: xhi}}
-	return chunks(out.Shape, [][]int{out.Strides, x.Strides}, []int{out.Offset, x.Offset}, func(shape []int, st [][]int, offs []int) error {
+	return chunks(shape, strides, offs, func(shape []int, st [][]int, offs []int) error {
 		n := tensor.Numel(shape)
 		g, err := b.grid1(uint64(n), k)
 		if err != nil {
