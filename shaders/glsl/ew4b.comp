@@ -15,7 +15,18 @@
 // The op semantics are binary.comp's, component by component (shared with
 // ew4.comp).
 //
+// ew4b_flat_vs and ew4b_flat_sv take a last dimension K that is not a
+// multiple of 4 (per-channel vectors over 15x15 or 7x7 maps): the vec
+// operand must then be dense like the output (offset a multiple of 4) and
+// is read as a flat vec4 stream; with K >= 4V the 4V elements of an
+// invocation straddle at most one row boundary, so it loads the broadcast
+// operand for two rows and picks per component. In these variants `rows`
+// is the product of shape[0..rank-2], `inner4` holds K (in elements) and
+// `chunks` is ceil(N/4 / V) for N output elements.
+//
 // @variant ew4b_vv -DA_VEC -DB_VEC
+// @variant ew4b_flat_vs -DA_VEC -DFLAT
+// @variant ew4b_flat_sv -DB_VEC -DFLAT
 // @variant ew4b_vs -DA_VEC
 // @variant ew4b_sv -DB_VEC
 #include "common.glsl"
@@ -87,6 +98,44 @@ vec4 apply(vec4 x, vec4 y) {
 	return x;
 }
 
+#ifdef FLAT
+// soff is the broadcast operand's element for row r of the output.
+uint soff(uint r, uint off, bool isA) {
+	for (int d = int(p.rank) - 2; d >= 0; --d) {
+		uint k = r % p.shape[d];
+		r /= p.shape[d];
+		off += k * (isA ? p.a_st[d] : p.b_st[d]);
+	}
+	return off;
+}
+
+void main() {
+	uint gi = flat_index();
+	uint total4 = p.rows * p.inner4 / 4u;
+	uint i0 = min(gi, p.chunks - 1u) * V;
+	uint r0 = 4u * i0 / p.inner4;
+	uint bound = (r0 + 1u) * p.inner4;
+	uint r1 = min(r0 + 1u, p.rows - 1u);
+#ifdef A_VEC
+	vec2 s2 = vec2(b[soff(r0, p.b_off, false)], b[soff(r1, p.b_off, false)]);
+	uint vo = p.a_off / 4u;
+#else
+	vec2 s2 = vec2(a[soff(r0, p.a_off, true)], a[soff(r1, p.a_off, true)]);
+	uint vo = p.b_off / 4u;
+#endif
+	for (uint v = 0u; v < V; ++v) {
+		uint i = min(i0 + v, total4 - 1u);
+		bvec4 hi = greaterThanEqual(uvec4(4u * i) + uvec4(0u, 1u, 2u, 3u), uvec4(bound));
+		vec4 sv = mix(vec4(s2.x), vec4(s2.y), hi);
+#ifdef A_VEC
+		vec4 res = apply(a[vo + i], sv);
+#else
+		vec4 res = apply(sv, b[vo + i]);
+#endif
+		if (gi < p.chunks && i0 + v < total4) o[p.out_off4 + i] = res;
+	}
+}
+#else
 void main() {
 	uint gi = flat_index();
 	uint total = p.rows * p.chunks;
@@ -122,3 +171,4 @@ void main() {
 		if (gi < total && c4 < p.inner4) o[orow + cl] = res;
 	}
 }
+#endif

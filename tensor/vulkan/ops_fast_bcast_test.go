@@ -83,9 +83,29 @@ func TestBroadcastFastPath(t *testing.T) {
 		{"last dim 6", []int{5, 6}, []int{5, 6}, []int{6}, 0, 0, 0, ""},
 		{"misaligned vec4 operand", []int{6, 8}, []int{6, 8}, []int{8}, 2, 0, 0, ""},
 		{"misaligned output", []int{6, 8}, []int{6, 8}, []int{8}, 0, 0, 1, ""},
+		// Last dimension not a multiple of 4: flat vec4 stream.
+		{"per-channel 15x15", []int{2, 4, 15, 15}, []int{2, 4, 15, 15}, []int{1, 4, 1, 1}, 0, 0, 0, "ew4b_flat_vs"},
+		{"per-channel 7x7 first", []int{3, 8, 7, 7}, []int{1, 8, 1, 1}, []int{3, 8, 7, 7}, 1, 4, 8, "ew4b_flat_sv"},
+		{"column 5", []int{8, 5}, []int{8, 5}, []int{8, 1}, 0, 3, 4, "ew4b_flat_vs"},
+		{"column 17 offsets", []int{12, 17}, []int{12, 17}, []int{12, 1}, 8, 1, 4, "ew4b_flat_vs"},
+		{"per-sample-channel 3x3", []int{2, 6, 3, 3}, []int{2, 6, 3, 3}, []int{2, 6, 1, 1}, 4, 0, 0, "ew4b_flat_vs"},
+		{"flat odd count", []int{3, 5}, []int{3, 5}, []int{3, 1}, 0, 0, 0, ""},
+		{"flat misaligned", []int{4, 5}, []int{4, 5}, []int{4, 1}, 2, 0, 0, ""},
+		{"flat last dim 3", []int{4, 3}, []int{4, 3}, []int{4, 1}, 0, 0, 0, ""},
+		{"flat row vector", []int{4, 5}, []int{4, 5}, []int{5}, 0, 0, 0, ""},
 	}
 	for _, c := range cases {
 		n := tensor.Numel(c.out)
+		if c.kernel == "" || strings.HasPrefix(c.kernel, "ew4b_flat") {
+			shape, st := collapse(c.out, [][]int{tensor.ContiguousStrides(c.out), bcastStrides(c.as, c.out), bcastStrides(c.bs, c.out)})
+			name, voff := flatChoice(shape, st, c.aOff, c.bOff)
+			if name != "" && (voff%4 != 0 || n%4 != 0 || c.outOff%4 != 0) {
+				name = ""
+			}
+			if name != c.kernel && !(c.kernel == "" && shape[len(shape)-1]%4 == 0) {
+				t.Errorf("%s: flat variant %q, want %q", c.name, name, c.kernel)
+			}
+		}
 		ad, bd := fastData(rng, tensor.Numel(c.as)), fastData(rng, tensor.Numel(c.bs))
 		rng.Shuffle(len(bd), func(i, j int) { bd[i], bd[j] = bd[j], bd[i] })
 		for op := tensor.OpAdd; op <= tensor.OpGe; op++ {
@@ -116,7 +136,7 @@ func TestBroadcastFastPath(t *testing.T) {
 			}
 		}
 	}
-	for _, k := range []string{"ew4b_vv", "ew4b_vs", "ew4b_sv"} {
+	for _, k := range []string{"ew4b_vv", "ew4b_vs", "ew4b_sv", "ew4b_flat_vs", "ew4b_flat_sv"} {
 		if !kernelRan(b, k) {
 			t.Errorf("kernel %s never ran: the fast path was not taken", k)
 		}
@@ -193,7 +213,7 @@ func TestAdamFastPath(t *testing.T) {
 // TestBroadcastFastPathPushConstants checks the push-constant blocks of
 // the kernels of this file against their manifest entries.
 func TestBroadcastFastPathPushConstants(t *testing.T) {
-	for name, s := range map[string]any{"ew4b_vv": pcEW4B{}, "ew4b_vs": pcEW4B{}, "ew4b_sv": pcEW4B{}, "adam4": pcAdam{}} {
+	for name, s := range map[string]any{"ew4b_vv": pcEW4B{}, "ew4b_vs": pcEW4B{}, "ew4b_sv": pcEW4B{}, "ew4b_flat_vs": pcEW4B{}, "ew4b_flat_sv": pcEW4B{}, "adam4": pcAdam{}} {
 		_, meta, err := shaders.Get(name)
 		if err != nil {
 			t.Fatal(err)
@@ -239,4 +259,17 @@ func TestColumnReductionShapes(t *testing.T) {
 	if !kernelRan(b, "red4_cols") {
 		t.Error("red4_cols never ran: the fast path was not taken")
 	}
+}
+
+// bcastStrides is the strides of a dense tensor of shape own expanded to out.
+func bcastStrides(own, out []int) []int {
+	st := make([]int, len(out))
+	cs := tensor.ContiguousStrides(own)
+	lead := len(out) - len(own)
+	for d := range own {
+		if own[d] != 1 {
+			st[lead+d] = cs[d]
+		}
+	}
+	return st
 }
