@@ -146,6 +146,10 @@ func Suite() ([]Spec, error) {
 	add(Spec{Kind: KindBinary, Name: "add/4096x4096", Binary: tensor.OpAdd, Shape: sq, BShape: sq})
 	add(Spec{Kind: KindBinary, Name: "mul/256x64x32x32-by-1x64x1x1", Source: "per-channel scale (broadcast)",
 		Binary: tensor.OpMul, Shape: []int{256, 64, 32, 32}, BShape: []int{1, 64, 1, 1}})
+	// The same per-channel scale over the released encoder's 15x15 maps
+	// (a last dimension that is not a multiple of 4), at batch 200.
+	add(Spec{Kind: KindBinary, Name: "mul/200x32x15x15-by-1x32x1x1", Source: "per-channel scale (broadcast), released encoder block2 maps",
+		Binary: tensor.OpMul, Shape: []int{200, 32, 15, 15}, BShape: []int{1, 32, 1, 1}})
 	add(Spec{Kind: KindCopy, Name: "transpose/4096x4096", Source: "dense copy of a transposed view", Shape: sq})
 	// Batch norm forward + backward at two encoder shapes (batch 100).
 	add(Spec{Kind: KindBatchNorm, Name: "n100-c32-30x30", Source: "released.block1.1",
