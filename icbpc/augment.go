@@ -668,6 +668,22 @@ func GeometricPipeline(flip bool) Pipeline {
 	return p
 }
 
+// DigitsPipeline is the preset for handwritten digits (MNIST): the
+// geometric warp of GeometricPipeline(false) followed by StrokeWidth with
+// probability 0.5 (a thicker or thinner pen in a quarter of the views
+// each). The paper lists only geometric transforms for MNIST; the stroke
+// width is added because pen width survives every geometric transform, so
+// without it the clustering splits digits by pen width and merges others
+// (measured on the quick preset's budget, 10k digits x 3 epochs, seeds 1
+// and 2: ACC 0.72 and 0.47 without it, 0.83 and 0.78 with it). Use the
+// "geometric" augmentation for the paper's transforms alone.
+func DigitsPipeline() Pipeline {
+	p := GeometricPipeline(false)
+	p.Name = "digits"
+	p.Ops = append(p.Ops, StrokeWidth{P: 0.5})
+	return p
+}
+
 // ColourPipeline is the preset for colour photographs (CIFAR-10, STL-10,
 // ImageNet-10), SimCLR-style with the transforms the paper's §3.4 lists:
 // random resized crop (area 0.2..1), horizontal flip 0.5, colour jitter
@@ -690,14 +706,15 @@ func ColourPipeline(s Shape) Pipeline {
 }
 
 // PresetFor returns the augmentation preset of a dataset (a name accepted
-// by Load) for images of shape s: geometric for the grey sets (flips for
-// Fashion-MNIST and COIL-20, none for digits), colour for CIFAR-10,
+// by Load) for images of shape s: DigitsPipeline for MNIST (geometric plus
+// stroke width, no flips), geometric with flips for Fashion-MNIST and
+// COIL-20, colour for CIFAR-10,
 // STL-10, ImageNet-10; image folders get the colour preset when s has 3
 // channels and the geometric one with flips otherwise.
 func PresetFor(dataset string, s Shape) (Pipeline, error) {
 	switch strings.ToLower(strings.TrimSpace(dataset)) {
 	case "mnist":
-		return GeometricPipeline(false), nil
+		return DigitsPipeline(), nil
 	case "fashion-mnist", "fashion", "fmnist", "fashionmnist", "coil20", "coil-20", "coil":
 		return GeometricPipeline(true), nil
 	case "cifar10", "cifar-10", "stl10", "stl-10", "imagenet10", "imagenet-10":
@@ -821,4 +838,50 @@ func (a *Augmenter) Make(views [][]float32, src []float32, s Shape, n int, seed 
 		}()
 	}
 	wg.Wait()
+}
+
+// StrokeWidth thickens or thins the strokes of grey images: with
+// probability P (0: always) it applies a grey-level dilation (the maximum
+// over each pixel and its four neighbours) or, with equal chance, an erosion
+// (the minimum), per channel, with the border replicated. Light strokes on
+// a dark background get wider under dilation and narrower under erosion.
+// It is not one of the paper's augmentations; it makes the features
+// invariant to pen width, a large part of MNIST's within-class variation
+// that no geometric transform changes.
+type StrokeWidth struct{ P float64 }
+
+// String describes the op.
+func (o StrokeWidth) String() string { return fmt.Sprintf("stroke-width(p=%g)", o.P) }
+
+// Apply dilates or erodes img with probability P.
+func (o StrokeWidth) Apply(img []float32, s Shape, ctx *OpContext) {
+	if !apply(ctx.Rand, o.P) {
+		return
+	}
+	dilate := ctx.Rand.IntN(2) == 0
+	plane := s.H * s.W
+	src := ctx.Scratch(len(img))
+	copy(src, img)
+	for c := 0; c < s.C; c++ {
+		p := src[c*plane : (c+1)*plane]
+		out := img[c*plane : (c+1)*plane]
+		for y := 0; y < s.H; y++ {
+			for x := 0; x < s.W; x++ {
+				v := p[y*s.W+x]
+				for dy := -1; dy <= 1; dy++ {
+					yy := min(max(y+dy, 0), s.H-1)
+					for dx := -1; dx <= 1; dx++ {
+						if dx != 0 && dy != 0 {
+							continue // plus-shaped neighbourhood
+						}
+						xx := min(max(x+dx, 0), s.W-1)
+						if q := p[yy*s.W+xx]; dilate == (q > v) {
+							v = q
+						}
+					}
+				}
+				out[y*s.W+x] = v
+			}
+		}
+	}
 }

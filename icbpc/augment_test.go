@@ -365,7 +365,7 @@ func TestPresets(t *testing.T) {
 		s    Shape
 		want string
 	}{
-		{"mnist", grey, "geometric"}, {"fashion-mnist", grey, "geometric"}, {"coil20", Shape{1, 128, 128}, "geometric"},
+		{"mnist", grey, "digits"}, {"fashion-mnist", grey, "geometric"}, {"coil20", Shape{1, 128, 128}, "geometric"},
 		{"cifar10", Shape{3, 32, 32}, "colour"}, {"stl10", colour, "colour"}, {"imagenet10", colour, "colour"},
 		{"folder", colour, "colour"}, {"folder", grey, "geometric"},
 	} {
@@ -376,8 +376,12 @@ func TestPresets(t *testing.T) {
 	}
 	mn, _ := PresetFor("mnist", grey)
 	fm, _ := PresetFor("fashion-mnist", grey)
-	if len(mn.Ops) != 1 || len(fm.Ops) != 2 {
-		t.Errorf("digits must not be flipped, clothes may: %v / %v", mn, fm)
+	flips := func(p Pipeline) bool {
+		return slices.ContainsFunc(p.Ops, func(o Op) bool { _, ok := o.(HFlip); return ok })
+	}
+	strokes := slices.ContainsFunc(mn.Ops, func(o Op) bool { _, ok := o.(StrokeWidth); return ok })
+	if flips(mn) || !flips(fm) || !strokes {
+		t.Errorf("digits must not be flipped but get stroke widths, clothes may be flipped: %v / %v", mn, fm)
 	}
 	if c32 := ColourPipeline(Shape{3, 32, 32}); slices.ContainsFunc(c32.Ops, func(o Op) bool { _, ok := o.(GaussianBlur); return ok }) {
 		t.Error("blur in the 32-px colour preset")
@@ -532,4 +536,52 @@ func ExampleReleasedViews() {
 	// T3[affine(translate ±0·W ±0.1·H); nearest, fill -1]
 	// T4[affine(scale 0.9..1.1); nearest, fill -1]
 	// T5[affine(shear-x -10..5°); nearest, fill -1]
+}
+
+// TestStrokeWidth checks that dilation widens a one-pixel vertical stroke
+// to three pixels and erosion removes it, and that both happen.
+func TestStrokeWidth(t *testing.T) {
+	s := Shape{1, 7, 7}
+	line := make([]float32, s.Len())
+	for i := range line {
+		line[i] = -1
+	}
+	for y := 0; y < s.H; y++ {
+		line[y*s.W+3] = 1
+	}
+	ink := func(img []float32) int {
+		n := 0
+		for _, v := range img {
+			if v > 0 {
+				n++
+			}
+		}
+		return n
+	}
+	seen := map[int]bool{}
+	ctx := &OpContext{Rand: rand.New(rand.NewPCG(1, 2))}
+	for range 40 {
+		img := slices.Clone(line)
+		StrokeWidth{}.Apply(img, s, ctx)
+		n := ink(img)
+		if n != 0 && n != 3*s.H {
+			t.Fatalf("stroke of %d ink pixels after one step, want 0 (eroded) or %d (dilated)", n, 3*s.H)
+		}
+		seen[n] = true
+	}
+	if !seen[0] || !seen[3*s.H] {
+		t.Errorf("40 draws gave only %v; want both erosion and dilation", seen)
+	}
+	// P = 0.5 leaves some images unchanged.
+	unchanged := 0
+	for range 40 {
+		img := slices.Clone(line)
+		StrokeWidth{P: 0.5}.Apply(img, s, ctx)
+		if slices.Equal(img, line) {
+			unchanged++
+		}
+	}
+	if unchanged == 0 || unchanged == 40 {
+		t.Errorf("P=0.5 left %d of 40 images unchanged", unchanged)
+	}
 }

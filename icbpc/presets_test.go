@@ -140,7 +140,7 @@ func TestNewViewMaker(t *testing.T) {
 		views   int
 		want    int
 	}{
-		{"auto", 0, 1}, {"geometric", 2, 2}, {"geometric-flip", 1, 1}, {"colour", 3, 3}, {"released", 1, 5}, {"none", 1, 0},
+		{"auto", 0, 1}, {"digits", 2, 2}, {"geometric", 2, 2}, {"geometric-flip", 1, 1}, {"colour", 3, 3}, {"released", 1, 5}, {"none", 1, 0},
 	} {
 		c := icbpc.RunConfig{Augment: tc.augment, Views: tc.views, Data: icbpc.DataConfig{Dataset: "cifar10"}}
 		vm, err := c.NewViewMaker(s)
