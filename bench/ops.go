@@ -125,7 +125,16 @@ func (inst *instance) setup(be tensor.Backend, s Spec, rng *rand.Rand, t, zeros 
 		inst.run = func() error { return be.Binary(s.Binary, out.View(), a.View(), bv.View()) }
 		inst.outputs = one("out", out)
 	case KindCopy:
-		src := tensor.Transpose(t(s.Shape[1], s.Shape[0]), 0, 1)
+		var src *tensor.Tensor
+		if s.Perm != nil {
+			xs := make([]int, len(s.Shape))
+			for i, a := range s.Perm {
+				xs[a] = s.Shape[i]
+			}
+			src = tensor.Permute(t(xs...), s.Perm...)
+		} else {
+			src = tensor.Transpose(t(s.Shape[1], s.Shape[0]), 0, 1)
+		}
 		out := zeros(s.Shape...)
 		inst.run = func() error { return be.Copy(out.View(), src.View()) }
 		inst.outputs = one("out", out)

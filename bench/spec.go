@@ -59,11 +59,13 @@ type Spec struct {
 
 	// Unary, Binary, Copy: Shape is the output shape; BShape the second
 	// operand's (broadcast) shape for Binary; Copy reads a transposed view
-	// of a [Shape[1], Shape[0]] matrix.
+	// of a [Shape[1], Shape[0]] matrix, or with Perm set the view
+	// Permute(x, Perm...) of a dense x whose permuted shape is Shape.
 	Unary  tensor.UnaryOp
 	Binary tensor.BinaryOp
 	Shape  []int
 	BShape []int
+	Perm   []int
 
 	// BatchNorm: forward then backward over x [N, C, HW] in training mode.
 	BN tensor.BatchNormParams

@@ -61,6 +61,9 @@ func (b *Backend) Copy(out, x tensor.View) error {
 	if handled, err := b.copyTransposeFast(args[0], out, args[1], x); handled {
 		return err
 	}
+	if handled, err := b.copyRowsFast(args[0], out, args[1], x); handled {
+		return err
+	}
 	return b.copyStrided(args, out.Shape, [][]int{out.Strides, x.Strides}, []int{out.Offset, x.Offset})
 }
 
