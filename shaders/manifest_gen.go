@@ -25,7 +25,7 @@ var manifest = []Meta{
 		LocalSize:        [3]uint32{64, 1, 1},
 		LocalSizeSpecIDs: [3]int{0, -1, -1},
 		SpecConstants:    []SpecConstant{{ID: 0, Default: 64}, {ID: 1, Default: 4}},
-		SourceSHA256:     "78bd72d3f399c29edd7580007fe5e9ab0e9c8ca280015c01fafe3b70bce5114d",
+		SourceSHA256:     "23cf3546aa0588ea817e246146e1905b010a30d16c6085a09ba39af1c71f36f9",
 	},
 	{
 		Name:             "bn4_bwd_cols",
@@ -36,7 +36,7 @@ var manifest = []Meta{
 		LocalSize:        [3]uint32{64, 1, 1},
 		LocalSizeSpecIDs: [3]int{0, -1, -1},
 		SpecConstants:    []SpecConstant{{ID: 0, Default: 64}, {ID: 1, Default: 4}},
-		SourceSHA256:     "0af952d73afc073c8155c9d773346186cac8cc0d73f619865d3b53069d40f50e",
+		SourceSHA256:     "06ecd4ad7d0456eaef863925d478062583f7df431ddaf67ccf7543493ca519b8",
 	},
 	{
 		Name:             "bn4_chan",
@@ -47,7 +47,7 @@ var manifest = []Meta{
 		LocalSize:        [3]uint32{64, 1, 1},
 		LocalSizeSpecIDs: [3]int{0, -1, -1},
 		SpecConstants:    []SpecConstant{{ID: 0, Default: 64}},
-		SourceSHA256:     "5f316ff432e9a85f015de46f4833a14f686ab9dadc70c7c09b5158f188d69a74",
+		SourceSHA256:     "189538d370aa323faa46b384ec7de7e1880b2af6fcd92c000df178b6b57069f3",
 	},
 	{
 		Name:             "bn4_bwd_chan",
@@ -58,7 +58,7 @@ var manifest = []Meta{
 		LocalSize:        [3]uint32{64, 1, 1},
 		LocalSizeSpecIDs: [3]int{0, -1, -1},
 		SpecConstants:    []SpecConstant{{ID: 0, Default: 64}},
-		SourceSHA256:     "099ebef8a73297991fc94a7b4e65439b3175d4c2acd1c63086f57938efa43008",
+		SourceSHA256:     "e5461d05cff9821c3a6b4b315528bcf6d277595dab4a9dc6979f538997399405",
 	},
 	{
 		Name:             "bn4_apply",
@@ -69,7 +69,7 @@ var manifest = []Meta{
 		LocalSize:        [3]uint32{64, 1, 1},
 		LocalSizeSpecIDs: [3]int{0, -1, -1},
 		SpecConstants:    []SpecConstant{{ID: 0, Default: 64}, {ID: 1, Default: 4}},
-		SourceSHA256:     "8a70cdbcddff9a4e584fd280514bc6c03b7cb863e8ccda476e7838154f07feda",
+		SourceSHA256:     "87b0e7a023af94971642e2a537cae26c97b15f5fb84f3498b9028bdf3dbfc5d8",
 	},
 	{
 		Name:             "bn4_bwd_apply",
@@ -80,7 +80,7 @@ var manifest = []Meta{
 		LocalSize:        [3]uint32{64, 1, 1},
 		LocalSizeSpecIDs: [3]int{0, -1, -1},
 		SpecConstants:    []SpecConstant{{ID: 0, Default: 64}, {ID: 1, Default: 4}},
-		SourceSHA256:     "268ad856045654712a75b7922d07125af4b6dc26f49634eab85b257c2559e4f5",
+		SourceSHA256:     "a3095e33af47f0ad411266b35ab0927d73b592bc3c887d3a9a694912ffc207b4",
 	},
 	{
 		Name:             "bn4_apply_flat",
@@ -91,7 +91,7 @@ var manifest = []Meta{
 		LocalSize:        [3]uint32{64, 1, 1},
 		LocalSizeSpecIDs: [3]int{0, -1, -1},
 		SpecConstants:    []SpecConstant{{ID: 0, Default: 64}, {ID: 1, Default: 4}},
-		SourceSHA256:     "17b54030e2be4075ef4075b26d906bc2fe27b57788c5ccfb2859743b1f29bb27",
+		SourceSHA256:     "45674ead1e335e005b734957151445e96d1f20eafb46c8582aa0d80d72f3bcd5",
 	},
 	{
 		Name:             "bn4_bwd_apply_flat",
@@ -102,7 +102,7 @@ var manifest = []Meta{
 		LocalSize:        [3]uint32{64, 1, 1},
 		LocalSizeSpecIDs: [3]int{0, -1, -1},
 		SpecConstants:    []SpecConstant{{ID: 0, Default: 64}, {ID: 1, Default: 4}},
-		SourceSHA256:     "6d5d3c830ed7f07c95ae1cadb9500ba849f5486929c4051d812a6fc788a1b66a",
+		SourceSHA256:     "3f0bc54019adf55322ffa513327b255b9029e631b4f843962a78992e238e83eb",
 	},
 	{
 		Name:             "bn_apply",

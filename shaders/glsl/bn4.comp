@@ -11,7 +11,8 @@
 //   bn4_cols       per column of [N, C*HW]: s1 = sum (x - K), s2 = sum (x - K)^2
 //                  with the shift K = x[0, col] (stable single pass);
 //                  writes part[col] = s1, part[C*HW + col] = s2
-//   bn4_chan       one invocation per channel: mean and biased variance from
+//   bn4_chan       one workgroup per channel (a tree over its columns in
+//                  shared memory): mean and biased variance from
 //                  the columns (Chan's parallel combination), invstd, the
 //                  running statistics (training), or both from the running
 //                  statistics (eval); coef[c] = gamma*invstd,
@@ -144,19 +145,40 @@ layout(std430, set = 0, binding = 6) buffer RunMean { float rmean[]; };
 layout(std430, set = 0, binding = 7) buffer RunVar { float rvar[]; };
 #endif
 
+// One workgroup per channel: its invocations sum strided columns and
+// combine them in a shared-memory tree (the workgroup size is a power of 2).
+shared float sh[gl_WorkGroupSize.x];
+
+float wg_sum(float v) {
+	uint lid = gl_LocalInvocationID.x;
+	sh[lid] = v;
+	barrier();
+	for (uint s = gl_WorkGroupSize.x / 2u; s > 0u; s >>= 1u) {
+		if (lid < s) sh[lid] += sh[lid + s];
+		barrier();
+	}
+	float r = sh[0];
+	barrier();
+	return r;
+}
+
 void main() {
-	uint c = flat_index();
-	if (c >= p.C) return;
+	uint lid = gl_LocalInvocationID.x, L = gl_WorkGroupSize.x;
+	uint c = min(flat_group(), p.C - 1u);
+	bool lead = lid == 0u && flat_group() < p.C;
 	uint cols = p.C * p.HW;
 	uint base = c * p.HW;
 	float n = float(p.N);
 	float g = gamma[p.g_off + c];
 #ifdef BWD
 	float a = 0.0, b = 0.0;
-	for (uint j = 0u; j < p.HW; ++j) {
+	for (uint j = lid; j < p.HW; j += L) {
 		a += part[base + j];
 		b += part[cols + base + j];
 	}
+	a = wg_sum(a);
+	b = wg_sum(b);
+	if (!lead) return;
 	float is = invstd[p.istd_off + c];
 	float dg = b * is;
 	dbeta[p.b_off + c] = a;
@@ -172,14 +194,16 @@ void main() {
 		// Column j: mean_j = K_j + s1_j/N, M2_j = s2_j - s1_j^2/N; the
 		// channel: mean = avg mean_j, M2 = sum M2_j + N*sum (mean_j - mean)^2.
 		float s = 0.0;
-		for (uint j = 0u; j < p.HW; ++j) s += x[p.x_off + base + j] + part[base + j] / n;
-		mu = s / float(p.HW);
+		for (uint j = lid; j < p.HW; j += L) s += x[p.x_off + base + j] + part[base + j] / n;
+		mu = wg_sum(s) / float(p.HW);
 		float m2 = 0.0;
-		for (uint j = 0u; j < p.HW; ++j) {
+		for (uint j = lid; j < p.HW; j += L) {
 			float s1 = part[base + j];
 			float mj = x[p.x_off + base + j] + s1 / n;
 			m2 += (part[cols + base + j] - s1 * s1 / n) + n * (mj - mu) * (mj - mu);
 		}
+		m2 = wg_sum(m2);
+		if (!lead) return;
 		float cnt = n * float(p.HW);
 		float var = max(m2, 0.0) / cnt;
 		is = 1.0 / sqrt(var + p.eps);
@@ -187,6 +211,7 @@ void main() {
 		rmean[p.rm_off + c] = (1.0 - mo) * rmean[p.rm_off + c] + mo * mu;
 		rvar[p.rv_off + c] = (1.0 - mo) * rvar[p.rv_off + c] + mo * var * cnt / (cnt - 1.0);
 	} else {
+		if (!lead) return;
 		mu = rmean[p.rm_off + c];
 		is = 1.0 / sqrt(rvar[p.rv_off + c] + p.eps);
 	}

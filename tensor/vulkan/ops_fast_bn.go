@@ -28,6 +28,10 @@ type pcBN4 struct {
 // bn4V is the adjacent vec4s per invocation of bn4_*cols and bn4_*apply.
 const bn4V = 4
 
+// bn4ChanWG is the workgroup size (a power of 2) of bn4_*chan: one
+// workgroup combines one channel's columns.
+const bn4ChanWG = 64
+
 // bn4OK reports whether the bn4 kernels can run p with vec4 operands at
 // the given offsets within the driver's loop limit.
 func (b *Backend) bn4OK(p tensor.BatchNormParams, offs ...int) bool {
@@ -77,11 +81,15 @@ func (b *Backend) bn4Launch(prefix string, p tensor.BatchNormParams, pc, cpc pcB
 			return err
 		}
 	}
-	k, err := b.kernel(prefix+"chan", nil)
+	// One workgroup per channel (a tree over its HW columns).
+	k, err := b.kernel(prefix+"chan", map[int]uint32{0: bn4ChanWG})
 	if err != nil {
 		return err
 	}
-	g, err := b.grid1(uint64(p.C), k)
+	if k.local[0] != bn4ChanWG {
+		return fmt.Errorf("vulkan: %schan: workgroup of %d, want %d", prefix, k.local[0], bn4ChanWG)
+	}
+	g, err := b.grid(uint64(p.C))
 	if err != nil {
 		return err
 	}
