@@ -151,10 +151,10 @@ func Suite() ([]Spec, error) {
 	add(Spec{Kind: KindBinary, Name: "mul/200x32x15x15-by-1x32x1x1", Source: "per-channel scale (broadcast), released encoder block2 maps",
 		Binary: tensor.OpMul, Shape: []int{200, 32, 15, 15}, BShape: []int{1, 32, 1, 1}})
 	add(Spec{Kind: KindCopy, Name: "transpose/4096x4096", Source: "dense copy of a transposed view", Shape: sq})
-	// The [N,C,H,W] <-> [C,N,H,W] copies of a training step (traced: the
-	// released encoder's 15x15 maps, 32 channels, batch 100): permuted
-	// outer axes, contiguous rows of 225.
-	add(Spec{Kind: KindCopy, Name: "permute/32x100x15x15", Source: "[C,N,H,W] -> [N,C,H,W] copy, released encoder (traced)",
+	// The [N,C,H,W] <-> [C,N,H,W] copies a training step makes (the shape
+	// reported from a traced released-encoder step: 15x15 maps, 32
+	// channels, batch 100): permuted outer axes, contiguous rows of 225.
+	add(Spec{Kind: KindCopy, Name: "permute/32x100x15x15", Source: "[C,N,H,W] -> [N,C,H,W] copy of a released-encoder training step",
 		Shape: []int{32, 100, 15, 15}, Perm: []int{1, 0, 2, 3}})
 	// Batch norm forward + backward at two encoder shapes (batch 100).
 	add(Spec{Kind: KindBatchNorm, Name: "n100-c32-30x30", Source: "released.block1.1",
