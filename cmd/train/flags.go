@@ -380,7 +380,7 @@ func usage(w io.Writer, fs *flag.FlagSet) {
 Trains ICBPC image clustering (predefined evenly-distributed class centroids,
 MMD + contrastive loss with the composite cosine distance) and reports the
 clustering ACC, NMI and ARI of the last epoch on the evaluation images.
-Without flags: the "quick" preset on the embedded MNIST (about 10 minutes on
+Without flags: the "quick" preset on the embedded MNIST (about 7-10 minutes on
 a 2-core CPU). A flag given on the command line overrides the preset and
 the -config file.
 `)

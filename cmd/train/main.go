@@ -1,9 +1,11 @@
 // Command train trains ICBPC deep image clustering (Zhu, Hu and Wang,
 // Entropy 2022) with vkgrad and reports ACC, NMI and ARI.
 //
-// With no flags it runs the "quick" preset: about 10 minutes on a 2-core
+// With no flags it runs the "quick" preset: about 7-10 minutes on a 2-core
 // CPU, on the MNIST digits embedded in the binary, on the best device
-// (a Vulkan GPU, else lavapipe, else the CPU backend). Run it with -h for
+// (a Vulkan GPU, else the CPU backend; lavapipe, Mesa's CPU Vulkan driver,
+// only when asked for with -backend vulkan, since the CPU backend is faster
+// on the same cores). Run it with -h for
 // the flags, the presets and the exit codes:
 //
 //	go run ./cmd/train
