@@ -156,7 +156,9 @@ func NewTrainer(cfg TrainConfig, b tensor.Backend, data *Dataset, aug ViewMaker)
 		return nil, err
 	}
 	t := &Trainer{Config: cfg, Backend: b, Model: model, Opt: opt, Centroids: cent, Augment: aug, Data: data}
-	t.cent = tensor.FromSlice(b, cent.Float32(), cent.Classes, cent.Dim)
+	// The centroids live as long as the trainer: keep them out of the
+	// per-step pool.
+	tensor.Persistent(b, func() { t.cent = tensor.FromSlice(b, cent.Float32(), cent.Classes, cent.Dim) })
 	return t, nil
 }
 
