@@ -3,12 +3,10 @@
 package vulkan
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"testing"
 
-	"github.com/vkgrad/vkgrad/shaders"
 	"github.com/vkgrad/vkgrad/tensor"
 	"github.com/vkgrad/vkgrad/tensor/backendtest"
 )
@@ -179,25 +177,6 @@ func TestKernelSelection(t *testing.T) {
 		b.info.Subgroup = sg
 		if b.broadcastOK(bcastWG) {
 			t.Errorf("broadcast kernels allowed with %+v", sg)
-		}
-	}
-}
-
-// TestKernelPushConstants checks the push-constant blocks of the
-// throughput kernels against their shaders' manifest entries.
-func TestKernelPushConstants(t *testing.T) {
-	structs := map[string]any{
-		"mm_bcast_b4n": pcMatmul{}, "mm_bcast_b4k": pcMatmul{}, "mm_bcast_b1": pcMatmul{}, "mm_tiled": pcMatmul{},
-		"conv_bcast_fwd": pcConvB{}, "conv_bcast_bwd_data": pcConvB{},
-		"conv_bcast_bwd_weight_dy4": pcConvB{}, "conv_bcast_bwd_weight_dy1": pcConvB{}, "conv_pack": pcConvPack{},
-	}
-	for name, s := range structs {
-		_, meta, err := shaders.Get(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if sz := binary.Size(s); sz != meta.PushSize || sz > pushBytes {
-			t.Errorf("%s: %T is %d bytes, shader declares %d (limit %d)", name, s, sz, meta.PushSize, pushBytes)
 		}
 	}
 }
