@@ -29,6 +29,19 @@ type Buffer interface {
 	Release()
 }
 
+// HeapBuffer is implemented by buffers whose memory is ordinary Go memory
+// that the garbage collector frees by itself (the CPU backend's slices).
+// Tensors register no cleanup for them: a cleanup holds its buffer until
+// it has run, one collection after the tensor became unreachable, which
+// kept every step's activations alive for an extra cycle and let a training
+// run's heap grow to several times its working set.
+type HeapBuffer interface {
+	Buffer
+	// HeapManaged reports whether the garbage collector alone reclaims the
+	// buffer, so that dropping it without Release loses nothing.
+	HeapManaged() bool
+}
+
 // View describes how an op sees a buffer: an element offset, a shape and
 // element strides (stride 0 broadcasts a dimension). Ops that need dense
 // operands document it; the tensor layer makes operands contiguous first.

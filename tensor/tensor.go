@@ -16,6 +16,9 @@ type storage struct {
 
 func newStorage(buf Buffer) *storage {
 	s := &storage{buf: buf}
+	if hb, ok := buf.(HeapBuffer); ok && hb.HeapManaged() {
+		return s // the collector frees it with the storage
+	}
 	runtime.AddCleanup(s, func(b Buffer) { b.Release() }, buf)
 	return s
 }

@@ -25,6 +25,10 @@ func (b *buffer) Len() int {
 // DType returns the element type.
 func (b *buffer) DType() tensor.DType { return b.dt }
 
+// HeapManaged reports that the garbage collector reclaims the slice by
+// itself (tensor.HeapBuffer), so tensors register no cleanup for it.
+func (b *buffer) HeapManaged() bool { return true }
+
 // Release drops the slice so the garbage collector can reclaim it; later
 // use of the buffer is reported as an error.
 func (b *buffer) Release() {
