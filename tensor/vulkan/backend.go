@@ -200,9 +200,7 @@ func (b *Backend) createDevice() error {
 		PQueueCreateInfos:    qci,
 	}
 	var dev vk.Device
-	var r vk.Result
-	withoutGC(func() { r = vk.CreateDevice(b.pd, &dci, nil, &dev) })
-	err := vkError(r)
+	err := vkError(withoutGC(func() vk.Result { return vk.CreateDevice(b.pd, &dci, nil, &dev) }))
 	dci.Free()
 	if err != nil {
 		return fmt.Errorf("vulkan: vkCreateDevice on %s: %w: %w", b.desc, err, tensor.ErrUnavailable)

@@ -78,9 +78,7 @@ func instanceLayers() []string {
 		return nil
 	}
 	props := make([]vk.LayerProperties, n)
-	var r vk.Result
-	withoutGC(func() { r = vk.EnumerateInstanceLayerProperties(&n, props) })
-	if r != vk.Success {
+	if withoutGC(func() vk.Result { return vk.EnumerateInstanceLayerProperties(&n, props) }) != vk.Success {
 		return nil
 	}
 	var out []string
@@ -101,9 +99,7 @@ func instanceExtensions(layer string) []string {
 		return nil
 	}
 	props := make([]vk.ExtensionProperties, n)
-	var r vk.Result
-	withoutGC(func() { r = vk.EnumerateInstanceExtensionProperties(name, &n, props) })
-	if r != vk.Success {
+	if withoutGC(func() vk.Result { return vk.EnumerateInstanceExtensionProperties(name, &n, props) }) != vk.Success {
 		return nil
 	}
 	var out []string
@@ -153,8 +149,7 @@ func createInstance() (vk.Instance, error) {
 		ci.PNext = debugMessengerCreateInfo()
 	}
 	var inst vk.Instance
-	var r vk.Result
-	withoutGC(func() { r = vk.CreateInstance(&ci, nil, &inst) })
+	r := withoutGC(func() vk.Result { return vk.CreateInstance(&ci, nil, &inst) })
 	if r == vk.ErrorIncompatibleDriver {
 		return nil, fmt.Errorf("vulkan: no Vulkan 1.1 driver found (vkCreateInstance: VK_ERROR_INCOMPATIBLE_DRIVER; install mesa-vulkan-drivers or a GPU driver, or check VK_ICD_FILENAMES): %w", tensor.ErrUnavailable)
 	}
@@ -254,7 +249,7 @@ func describe(inst vk.Instance, pd vk.PhysicalDevice, index int) DeviceInfo {
 	var nq uint32
 	vk.GetPhysicalDeviceQueueFamilyProperties(pd, &nq, nil)
 	qs := make([]vk.QueueFamilyProperties, nq)
-	withoutGC(func() { vk.GetPhysicalDeviceQueueFamilyProperties(pd, &nq, qs) })
+	withoutGC(func() vk.Result { vk.GetPhysicalDeviceQueueFamilyProperties(pd, &nq, qs); return vk.Success })
 	for i := range qs[:nq] {
 		qs[i].Deref()
 		d.QueueFamilies = append(d.QueueFamilies, QueueFamily{Flags: uint32(qs[i].QueueFlags), Count: qs[i].QueueCount, TimestampValidBits: qs[i].TimestampValidBits})

@@ -37,9 +37,7 @@ func (b *Backend) createLayouts() error {
 	}
 	dci := vk.DescriptorSetLayoutCreateInfo{SType: vk.StructureTypeDescriptorSetLayoutCreateInfo, BindingCount: bindings, PBindings: lb}
 	var sl vk.DescriptorSetLayout
-	var r vk.Result
-	withoutGC(func() { r = vk.CreateDescriptorSetLayout(b.dev, &dci, nil, &sl) })
-	err := vkError(r)
+	err := vkError(withoutGC(func() vk.Result { return vk.CreateDescriptorSetLayout(b.dev, &dci, nil, &sl) }))
 	dci.Free()
 	if err != nil {
 		return fmt.Errorf("vulkan: vkCreateDescriptorSetLayout on %s: %w", b.desc, err)
@@ -53,8 +51,7 @@ func (b *Backend) createLayouts() error {
 		PPushConstantRanges:    []vk.PushConstantRange{{StageFlags: vk.ShaderStageFlags(vk.ShaderStageComputeBit), Size: pushBytes}},
 	}
 	var pl vk.PipelineLayout
-	withoutGC(func() { r = vk.CreatePipelineLayout(b.dev, &pci, nil, &pl) })
-	err = vkError(r)
+	err = vkError(withoutGC(func() vk.Result { return vk.CreatePipelineLayout(b.dev, &pci, nil, &pl) }))
 	pci.Free()
 	if err != nil {
 		return fmt.Errorf("vulkan: vkCreatePipelineLayout on %s: %w", b.desc, err)
@@ -81,9 +78,7 @@ func (b *Backend) module(name string) (vk.ShaderModule, shaders.Meta, error) {
 	defer pin.Unpin()
 	ci := vk.ShaderModuleCreateInfo{SType: vk.StructureTypeShaderModuleCreateInfo, CodeSize: uint(4 * len(code)), PCode: code}
 	var m vk.ShaderModule
-	var r vk.Result
-	withoutGC(func() { r = vk.CreateShaderModule(b.dev, &ci, nil, &m) })
-	err = vkError(r)
+	err = vkError(withoutGC(func() vk.Result { return vk.CreateShaderModule(b.dev, &ci, nil, &m) }))
 	ci.Free()
 	if err != nil {
 		return vk.NullShaderModule, meta, fmt.Errorf("vulkan: vkCreateShaderModule(%s) on %s: %w", name, b.desc, err)

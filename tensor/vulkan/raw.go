@@ -19,7 +19,6 @@ package vulkan
 //
 // Non-dispatchable handles are 64-bit values; dispatchable ones pointers.
 
-typedef int32_t (*vkg_gdpa_fn)(void);
 typedef void* (*vkg_gipa_t)(void* instance, const char* name);
 typedef void* (*vkg_gdpa_t)(void* device, const char* name);
 
@@ -76,7 +75,7 @@ static const char* vkg_load_devfns(void* gipa, void* instance, void* device, vkg
 	return NULL;
 }
 
-#define VKG_MAX_BINDINGS 16
+#define VKG_MAX_BINDINGS 8
 
 // vkg_write_storage_set points bindings 0..n-1 of set at n buffer ranges.
 static void vkg_write_storage_set(const vkg_devfns* f, void* dev, uint64_t set, uint32_t n,
@@ -185,8 +184,12 @@ import (
 	vk "github.com/vulkan-go/vulkan"
 )
 
-// maxBindings is the most buffers one dispatch binds (the C side's array).
+// maxBindings is the most buffers one dispatch binds (the C side's array):
+// the shared descriptor-set layout's bindings.
 const maxBindings = C.VKG_MAX_BINDINGS
+
+// The C arrays must hold every binding of the layout.
+var _ [maxBindings - bindings]struct{}
 
 // maxSpecConstants is the most specialization constants one kernel takes.
 const maxSpecConstants = C.VKG_MAX_SPEC
@@ -277,10 +280,10 @@ var withoutGCMu sync.Mutex
 // modules, descriptor pools), for the reason given at the top of this
 // file: SetGCPercent(-1) returns only once no collection is running, and
 // none starts until the setting is restored.
-func withoutGC(fn func()) {
+func withoutGC(call func() vk.Result) vk.Result {
 	withoutGCMu.Lock()
 	defer withoutGCMu.Unlock()
 	old := debug.SetGCPercent(-1)
 	defer debug.SetGCPercent(old)
-	fn()
+	return call()
 }

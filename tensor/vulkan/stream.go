@@ -126,9 +126,7 @@ func (b *Backend) newFrame() (*frame, error) {
 		PoolSizeCount: 1,
 		PPoolSizes:    []vk.DescriptorPoolSize{{Type: vk.DescriptorTypeStorageBuffer, DescriptorCount: sets * bindings}},
 	}
-	var r vk.Result
-	withoutGC(func() { r = vk.CreateDescriptorPool(b.dev, &dpi, nil, &f.pool) })
-	err = vkError(r)
+	err = vkError(withoutGC(func() vk.Result { return vk.CreateDescriptorPool(b.dev, &dpi, nil, &f.pool) }))
 	dpi.Free()
 	if err != nil {
 		return nil, fmt.Errorf("vkCreateDescriptorPool: %w", err)
@@ -257,7 +255,7 @@ func (a arg) access() access {
 // dispatch records one kernel launch. Binding i of the kernel gets args[i];
 // the manifest says which bindings are written.
 func (b *Backend) dispatch(k *kernel, args []arg, push any, groups [3]uint32) error {
-	if len(args) > bindings || len(args) > maxBindings {
+	if len(args) > bindings {
 		return fmt.Errorf("vulkan: kernel %s binds %d buffers, more than the %d of the shared descriptor-set layout", k.name, len(args), bindings)
 	}
 	if len(args) != len(k.meta.Bindings) {
